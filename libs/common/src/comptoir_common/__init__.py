@@ -1,0 +1,1 @@
+"""Shared code every Comptoir service agrees on: contracts, outbox, inbox, telemetry, settings, auth."""

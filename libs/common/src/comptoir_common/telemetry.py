@@ -1,0 +1,87 @@
+"""OpenTelemetry set-up shared by every service.
+
+Exporting is configured only by the standard ``OTEL_*`` variables: set
+``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) to ship spans
+over OTLP/HTTP; with neither set, spans are created (trace ids reach the logs) but not
+exported. ``OTEL_SDK_DISABLED=true`` turns tracing off entirely.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+ATTR_RESERVATION_ID = "comptoir.reservation.id"
+ATTR_SLOT_ID = "comptoir.slot.id"
+ATTR_PROVIDER_ID = "comptoir.provider.id"
+ATTR_TERRITORY_ID = "comptoir.territory.id"
+ATTR_EVENT_ID = "comptoir.event.id"
+ATTR_EVENT_TYPE = "comptoir.event.type"
+
+_provider: TracerProvider | None = None
+
+
+def setup_tracing(service_name: str) -> TracerProvider | None:
+    """Install the global tracer provider once per process."""
+    global _provider
+    if _provider is not None:
+        return _provider
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return None
+    resource = Resource.create({SERVICE_NAME: f"comptoir-{service_name}"})
+    provider = TracerProvider(resource=resource)
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    ):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def shutdown_tracing() -> None:
+    if _provider is not None:
+        _provider.force_flush()
+        _provider.shutdown()
+
+
+def instrument_libraries(engine: Any = None) -> None:
+    """Instrument SQLAlchemy (for ``engine``), Redis and outgoing HTTPX calls."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
+        HTTPXClientInstrumentor().instrument()
+    if not RedisInstrumentor().is_instrumented_by_opentelemetry:
+        RedisInstrumentor().instrument()
+    if engine is not None:
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+
+
+def current_trace_carrier() -> dict[str, str]:
+    """The W3C trace context of the current span, as headers (``traceparent``...)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def context_from_carrier(carrier: dict[str, str] | None) -> Context:
+    return propagate.extract(carrier or {})
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+tracer = trace.get_tracer("comptoir")

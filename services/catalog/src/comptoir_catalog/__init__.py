@@ -1,0 +1,1 @@
+"""Catalog: territories, providers, activities and their time slots."""

@@ -1,0 +1,18 @@
+"""Catalog's Kafka subscribers."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comptoir_catalog import service
+from comptoir_common.events import Envelope, v1
+from comptoir_common.inbox import Consumers
+
+consumers = Consumers(service="catalog")
+
+
+@consumers.on(v1.SlotAvailabilityChanged)
+async def on_availability(
+    session: AsyncSession, envelope: Envelope, event: v1.SlotAvailabilityChanged
+) -> None:
+    await service.apply_availability(session, event)

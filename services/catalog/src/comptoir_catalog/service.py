@@ -1,0 +1,205 @@
+"""Catalog use cases: one function per command, one transaction each, events via the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comptoir_catalog.schemas import ActivityIn, ProviderIn, SlotIn, TerritoryIn
+from comptoir_catalog.store import Activity, Provider, Slot, Territory
+from comptoir_common.auth import Principal
+from comptoir_common.events import v1
+from comptoir_common.outbox import add_event
+from comptoir_common.problems import Problem, not_found
+
+SERVICE = "catalog"
+
+
+def _territory_event(t: Territory) -> v1.TerritoryUpdated:
+    return v1.TerritoryUpdated(
+        territory_id=t.id,
+        version=t.version,
+        name=t.name,
+        currency=t.currency,
+        fee_rate_bps=t.fee_rate_bps,
+        timezone=t.timezone,
+    )
+
+
+async def put_territory(
+    session: AsyncSession, territory_id: uuid.UUID, data: TerritoryIn
+) -> tuple[Territory, bool]:
+    territory = await session.get(Territory, territory_id, with_for_update=True)
+    created = territory is None
+    if territory is None:
+        territory = Territory(id=territory_id, **data.model_dump())
+        session.add(territory)
+    else:
+        changed = data.model_dump() != {
+            k: getattr(territory, k) for k in ("name", "currency", "fee_rate_bps", "timezone")
+        }
+        if not changed:
+            return territory, False
+        for key, value in data.model_dump().items():
+            setattr(territory, key, value)
+        territory.version += 1
+        territory.updated_at = datetime.now(UTC)
+    add_event(session, _territory_event(territory), producer=SERVICE, territory_id=territory.id)
+    return territory, created
+
+
+async def territory_of(session: AsyncSession, principal: Principal) -> Territory:
+    territory = await session.get(Territory, principal.territory_id)
+    if territory is None:
+        raise Problem(
+            409,
+            "This territory is not set up yet: PUT /v1/territories/{id} first.",
+            kind="territory-not-set-up",
+        )
+    return territory
+
+
+async def register_provider(
+    session: AsyncSession, principal: Principal, data: ProviderIn
+) -> Provider:
+    territory = await territory_of(session, principal)
+    provider = Provider(territory_id=territory.id, name=data.name, email=str(data.email))
+    session.add(provider)
+    await session.flush()
+    add_event(
+        session,
+        v1.ProviderUpdated(
+            provider_id=provider.id,
+            territory_id=provider.territory_id,
+            version=provider.version,
+            name=provider.name,
+            email=provider.email,
+        ),
+        producer=SERVICE,
+        territory_id=territory.id,
+    )
+    return provider
+
+
+async def visible_provider(
+    session: AsyncSession, principal: Principal, provider_id: uuid.UUID
+) -> Provider:
+    provider = await session.get(Provider, provider_id)
+    if provider is None or not principal.sees_provider(provider.id, provider.territory_id):
+        raise not_found("provider")
+    return provider
+
+
+def activity_event(activity: Activity) -> v1.ActivityUpdated:
+    return v1.ActivityUpdated(
+        activity_id=activity.id,
+        provider_id=activity.provider_id,
+        territory_id=activity.territory_id,
+        version=activity.version,
+        title=v1.Localized(**activity.title),
+        category=activity.category,
+        commune=activity.commune,
+        currency=activity.currency,
+        timezone=activity.timezone,
+        units=[v1.UnitPrice(**u) for u in activity.units],
+        meeting_point=activity.meeting_point,
+    )
+
+
+async def publish_activity(
+    session: AsyncSession, principal: Principal, data: ActivityIn
+) -> Activity:
+    territory = await territory_of(session, principal)
+    provider = await visible_provider(session, principal, data.provider_id)
+    if data.currency != territory.currency:
+        raise Problem(
+            422,
+            f"This territory sells in {territory.currency}, not {data.currency}.",
+            kind="currency-mismatch",
+        )
+    activity = Activity(
+        territory_id=territory.id,
+        provider_id=provider.id,
+        title=data.title.model_dump(),
+        description=data.description.model_dump(),
+        category=data.category,
+        commune=data.commune,
+        currency=data.currency,
+        timezone=territory.timezone,
+        meeting_point=data.meeting_point,
+        units=[u.model_dump() for u in data.units],
+    )
+    session.add(activity)
+    await session.flush()
+    add_event(session, activity_event(activity), producer=SERVICE, territory_id=territory.id)
+    return activity
+
+
+async def schedule_slot(
+    session: AsyncSession, principal: Principal, activity_id: uuid.UUID, data: SlotIn
+) -> Slot:
+    activity = await session.get(Activity, activity_id)
+    if activity is None or not principal.sees_provider(
+        activity.provider_id, activity.territory_id
+    ):
+        raise not_found("activity")
+    if data.start <= datetime.now(UTC):
+        raise Problem(422, "A slot must start in the future.", kind="slot-in-the-past")
+    slot = Slot(
+        activity_id=activity.id,
+        provider_id=activity.provider_id,
+        territory_id=activity.territory_id,
+        start=data.start.astimezone(UTC),
+        duration_minutes=data.duration_minutes,
+        capacity=data.capacity,
+        remaining=data.capacity,
+    )
+    session.add(slot)
+    await session.flush()
+    add_event(
+        session,
+        v1.SlotUpdated(
+            slot_id=slot.id,
+            activity_id=slot.activity_id,
+            provider_id=slot.provider_id,
+            territory_id=slot.territory_id,
+            version=slot.version,
+            start=slot.start,
+            duration_minutes=slot.duration_minutes,
+            capacity=slot.capacity,
+            status="OPEN",
+        ),
+        producer=SERVICE,
+        territory_id=slot.territory_id,
+    )
+    return slot
+
+
+async def apply_availability(
+    session: AsyncSession, event: v1.SlotAvailabilityChanged
+) -> None:
+    """Keep booking's seat count for search; older reports never overwrite newer ones."""
+    await session.execute(
+        update(Slot)
+        .where(Slot.id == event.slot_id)  # type: ignore[arg-type]
+        .where(Slot.availability_version < event.version)  # type: ignore[arg-type]
+        .values(remaining=event.remaining, availability_version=event.version)
+    )
+
+
+async def list_slots(
+    session: AsyncSession, activity_id: uuid.UUID, start_from: datetime, until: datetime | None
+) -> list[Slot]:
+    query = (
+        select(Slot)
+        .where(Slot.activity_id == activity_id)  # type: ignore[arg-type]
+        .where(Slot.start >= start_from)  # type: ignore[arg-type]
+        .order_by(Slot.start)  # type: ignore[arg-type]
+        .limit(500)
+    )
+    if until is not None:
+        query = query.where(Slot.start < until)  # type: ignore[arg-type]
+    return list((await session.scalars(query)).all())

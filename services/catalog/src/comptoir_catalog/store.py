@@ -1,0 +1,71 @@
+"""Catalog tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from comptoir_common.db import Timestamp, utcnow
+from comptoir_common.inbox import InboxMessage
+from comptoir_common.outbox import OutboxMessage
+
+
+class Territory(SQLModel, table=True):
+    id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(max_length=200)
+    currency: str = Field(max_length=3)
+    fee_rate_bps: int = 0
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    version: int = 1
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Provider(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    territory_id: uuid.UUID = Field(foreign_key="territory.id", index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Activity(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    territory_id: uuid.UUID = Field(foreign_key="territory.id", index=True)
+    provider_id: uuid.UUID = Field(foreign_key="provider.id", index=True)
+    title: dict[str, str] = Field(sa_column=Column(JSONB, nullable=False))
+    description: dict[str, str] = Field(sa_column=Column(JSONB, nullable=False))
+    category: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    commune: str = Field(sa_column=Column(String(120), nullable=False, index=True))
+    currency: str = Field(max_length=3)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    meeting_point: str | None = Field(default=None, max_length=500)
+    units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Slot(SQLModel, table=True):
+    __table_args__ = (Index("ix_slot_activity_start", "activity_id", "start"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    activity_id: uuid.UUID = Field(foreign_key="activity.id")
+    provider_id: uuid.UUID = Field(foreign_key="provider.id")
+    territory_id: uuid.UUID = Field(foreign_key="territory.id", index=True)
+    start: datetime = Field(sa_type=Timestamp())
+    duration_minutes: int
+    capacity: int
+    status: str = Field(default="OPEN", max_length=16)
+    version: int = 1
+    #: Seats still free, as booking last reported them (booking is the authority).
+    remaining: int
+    availability_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+__all__ = ["Activity", "InboxMessage", "OutboxMessage", "Provider", "Slot", "Territory"]
