@@ -1,1 +1,1 @@
-"""Shared code every Comptoir service agrees on: contracts, outbox, inbox, telemetry, settings, auth."""
+"""Shared code of every Comptoir service: contracts, outbox, inbox, telemetry, settings, auth."""

@@ -21,7 +21,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def Timestamp() -> DateTime:  # noqa: N802 - reads like a column type
+def Timestamp() -> DateTime:
     return DateTime(timezone=True)
 
 

@@ -34,7 +34,9 @@ def fingerprint(body: Any) -> str:
 def _validate_key(key: str) -> None:
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise Problem(
-            400, "Idempotency-Key must be 1 to 255 printable characters.", kind="bad-idempotency-key"
+            400,
+            "Idempotency-Key must be 1 to 255 printable characters.",
+            kind="bad-idempotency-key",
         )
 
 
@@ -93,7 +95,12 @@ async def run_idempotent(
             if problem.status >= 500:
                 raise
             status, encoded, media_type = problem.status, problem.body(), PROBLEM_JSON
-        record = {"fingerprint": digest, "status": status, "body": encoded, "media_type": media_type}
+        record = {
+            "fingerprint": digest,
+            "status": status,
+            "body": encoded,
+            "media_type": media_type,
+        }
         await redis.set(stored_key, json.dumps(record), ex=TTL_SECONDS)
         return JSONResponse(encoded, status_code=status, media_type=media_type)
     finally:

@@ -100,19 +100,20 @@ class Consumers:
         return register
 
     def subscribe(self, broker: KafkaBroker, sessions: SessionFactory) -> None:
+        """One Kafka consumer for all of the service's topics: one group join, one rebalance."""
         self.broker = broker
         self.sessions = sessions
-        for contract in self.handlers:
-            self._subscribe_one(broker, contract)
-
-    def _subscribe_one(self, broker: KafkaBroker, contract: type[EventPayload]) -> None:
-        topic = self.topic_prefix + contract.event_type
+        if not self.handlers:
+            return
+        by_topic = {self.topic_prefix + c.event_type: c for c in self.handlers}
 
         async def consume(msg: KafkaMessage) -> None:
-            await self.process(contract, msg.raw_message.value or b"", msg)  # type: ignore[union-attr]
+            record = msg.raw_message
+            contract = by_topic[record.topic]  # type: ignore[union-attr]
+            await self.process(contract, record.value or b"", msg)  # type: ignore[union-attr]
 
         subscriber = broker.subscriber(
-            topic,
+            *by_topic,
             group_id=self.topic_prefix + self.service,
             ack_policy=AckPolicy.ACK,
             auto_offset_reset="earliest",

@@ -41,9 +41,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
     )
 
-    id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, Identity(), primary_key=True)
-    )
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     event_id: uuid.UUID = Field(unique=True)
     topic: str = Field(sa_column=Column(String(200), nullable=False))
     key: str = Field(sa_column=Column(String(200), nullable=False))

@@ -29,7 +29,7 @@ class ProblemDetail(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-class Problem(Exception):  # noqa: N818 - named after the RFC's concept
+class Problem(Exception):
     """Raise from anywhere in a request to answer a problem detail."""
 
     def __init__(

@@ -146,7 +146,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         await _start_broker(broker)
         if spec.on_start:
             await spec.on_start(runtime)
-        runtime.tasks.append(asyncio.create_task(_supervise("outbox-relay", lambda _: relay.run(), runtime)))
+        runtime.tasks.append(
+            asyncio.create_task(_supervise("outbox-relay", lambda _: relay.run(), runtime))
+        )
         for loop in spec.background:
             runtime.tasks.append(asyncio.create_task(_supervise(loop.__name__, loop, runtime)))
         log.info("service started", extra={"port": settings.port})

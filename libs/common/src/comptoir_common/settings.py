@@ -55,9 +55,7 @@ class ServiceSettings(BaseSettings):
 
     #: Public keys (PEM text or file path) that verify tokens, by issuer.
     auth_office_public_key: str = Field(default_factory=lambda: dev_key_path("office.pub.pem"))
-    auth_visitor_public_key: str = Field(
-        default_factory=lambda: dev_key_path("visitor.pub.pem")
-    )
+    auth_visitor_public_key: str = Field(default_factory=lambda: dev_key_path("visitor.pub.pem"))
 
     #: The outbox relay's idle poll interval; NOTIFY wakes it sooner.
     outbox_poll_seconds: float = 0.5

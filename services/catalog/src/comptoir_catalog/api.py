@@ -56,9 +56,7 @@ async def get_territory(territory_id: uuid.UUID, session: SessionDep) -> Territo
     return territory
 
 
-@router.post(
-    "/providers", tags=["providers"], status_code=201, response_model=ProviderPublic
-)
+@router.post("/providers", tags=["providers"], status_code=201, response_model=ProviderPublic)
 async def create_provider(
     body: ProviderIn,
     principal: AdminPrincipal,
@@ -106,9 +104,7 @@ async def get_provider(
     return await service.visible_provider(session, principal, provider_id)
 
 
-@router.post(
-    "/activities", tags=["activities"], status_code=201, response_model=ActivityPublic
-)
+@router.post("/activities", tags=["activities"], status_code=201, response_model=ActivityPublic)
 async def create_activity(
     body: ActivityIn,
     principal: StaffPrincipal,
@@ -198,9 +194,7 @@ async def create_slot(
     )
 
 
-@router.get(
-    "/activities/{activity_id}/slots", tags=["slots"], response_model=list[SlotPublic]
-)
+@router.get("/activities/{activity_id}/slots", tags=["slots"], response_model=list[SlotPublic])
 async def list_slots(
     activity_id: uuid.UUID,
     session: SessionDep,

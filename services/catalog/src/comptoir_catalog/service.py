@@ -142,9 +142,7 @@ async def schedule_slot(
     session: AsyncSession, principal: Principal, activity_id: uuid.UUID, data: SlotIn
 ) -> Slot:
     activity = await session.get(Activity, activity_id)
-    if activity is None or not principal.sees_provider(
-        activity.provider_id, activity.territory_id
-    ):
+    if activity is None or not principal.sees_provider(activity.provider_id, activity.territory_id):
         raise not_found("activity")
     if data.start <= datetime.now(UTC):
         raise Problem(422, "A slot must start in the future.", kind="slot-in-the-past")
@@ -178,9 +176,7 @@ async def schedule_slot(
     return slot
 
 
-async def apply_availability(
-    session: AsyncSession, event: v1.SlotAvailabilityChanged
-) -> None:
+async def apply_availability(session: AsyncSession, event: v1.SlotAvailabilityChanged) -> None:
     """Keep booking's seat count for search; older reports never overwrite newer ones."""
     await session.execute(
         update(Slot)

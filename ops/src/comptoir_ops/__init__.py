@@ -1,0 +1,1 @@
+"""Comptoir operator tooling: the `comptoir` CLI and the local platform."""

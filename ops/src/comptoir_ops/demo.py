@@ -1,0 +1,361 @@
+"""Demo data for a local platform: the territory "Serre-Ponçon", three providers and a
+dozen activities with slots over the next 30 days, created through the public APIs.
+
+The providers are fictional; the communes are real places around the lake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from comptoir_common.settings import DEV_STRIPE_WEBHOOK_SECRET
+from comptoir_ops import stripe_sim
+from comptoir_ops.platform import Platform, demo_state_path
+from comptoir_ops.tokens import office_token
+
+DEMO_TERRITORY_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://comptoir.dev/demo/serre-poncon")
+PARIS = ZoneInfo("Europe/Paris")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoActivity:
+    title_fr: str
+    title_en: str
+    description_fr: str
+    description_en: str
+    category: str
+    commune: str
+    units: tuple[tuple[str, int], ...]
+    times: tuple[str, ...]
+    every_days: int
+    duration_minutes: int
+    capacity: int
+
+
+PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
+    (
+        "Pagaies de la Baie",
+        "bonjour@pagaies-baie.example",
+        [
+            DemoActivity(
+                "Kayak au coucher du soleil",
+                "Sunset kayak tour",
+                "Deux heures de pagaie le long des rives quand le soleil descend sur le lac.",
+                "Two hours paddling along the shore as the sun sets over the lake.",
+                "nautical",
+                "Savines-le-Lac",
+                (("adult", 3500), ("child", 2000)),
+                ("18:00",),
+                1,
+                120,
+                12,
+            ),
+            DemoActivity(
+                "Initiation au paddle",
+                "Stand-up paddle for beginners",
+                "Les bons gestes pour tenir debout et avancer, en petit groupe.",
+                "Learn to stand and paddle, in a small group.",
+                "nautical",
+                "Savines-le-Lac",
+                (("adult", 2500), ("child", 1800)),
+                ("10:00", "14:00"),
+                2,
+                90,
+                8,
+            ),
+            DemoActivity(
+                "Traversée du lac en canoë",
+                "Canoe crossing of the lake",
+                "Une demi-journée pour rejoindre la chapelle Saint-Michel par l'eau.",
+                "Half a day on the water to reach the Saint-Michel chapel.",
+                "nautical",
+                "Chorges",
+                (("adult", 4500), ("child", 3000)),
+                ("09:00",),
+                3,
+                240,
+                10,
+            ),
+            DemoActivity(
+                "Balade en famille sur l'eau",
+                "Family paddle outing",
+                "Un canoë par famille, un guide pour tous, une baignade à mi-parcours.",
+                "One canoe per family, one guide for all, a swim halfway.",
+                "nautical",
+                "Prunières",
+                (("adult", 3000), ("child", 1500)),
+                ("10:30",),
+                2,
+                150,
+                16,
+            ),
+        ],
+    ),
+    (
+        "Sentiers des Demoiselles",
+        "contact@sentiers-demoiselles.example",
+        [
+            DemoActivity(
+                "Les Demoiselles coiffées",
+                "The Demoiselles Coiffées hoodoos",
+                "Balade commentée jusqu'aux cheminées de fées, curiosité géologique du lac.",
+                "A guided walk to the fairy chimneys, the lake's geological wonder.",
+                "walk",
+                "Le Sauze-du-Lac",
+                (("adult", 1500), ("child", 800)),
+                ("09:30",),
+                1,
+                150,
+                20,
+            ),
+            DemoActivity(
+                "Randonnée crépusculaire",
+                "Twilight hike",
+                "Monter au belvédère pour voir la nuit tomber sur les sommets.",
+                "Climb to the viewpoint and watch night fall on the peaks.",
+                "walk",
+                "Rousset",
+                (("adult", 2000), ("child", 1000)),
+                ("19:00",),
+                3,
+                180,
+                15,
+            ),
+            DemoActivity(
+                "Sortie botanique",
+                "Wild flowers walk",
+                "Reconnaître les plantes des bords du lac et leurs usages.",
+                "Learn the plants of the lakeshore and what they are used for.",
+                "walk",
+                "Chorges",
+                (("adult", 1800), ("child", 900)),
+                ("10:00",),
+                4,
+                120,
+                12,
+            ),
+            DemoActivity(
+                "Lecture de paysage au barrage",
+                "Reading the landscape at the dam",
+                "L'histoire de la vallée engloutie racontée depuis la digue.",
+                "The story of the drowned valley told from the dam.",
+                "walk",
+                "Rousset",
+                (("adult", 1200), ("child", 600)),
+                ("15:00",),
+                2,
+                90,
+                25,
+            ),
+        ],
+    ),
+    (
+        "Atelier Terre d'Embrun",
+        "atelier@terre-embrun.example",
+        [
+            DemoActivity(
+                "Initiation au tour de potier",
+                "Pottery wheel taster",
+                "Centrer la terre, monter un bol, repartir avec sa pièce après cuisson.",
+                "Centre the clay, raise a bowl, take your piece home after firing.",
+                "workshop",
+                "Embrun",
+                (("adult", 4200),),
+                ("10:00", "15:00"),
+                2,
+                120,
+                6,
+            ),
+            DemoActivity(
+                "Modelage pour enfants",
+                "Clay modelling for children",
+                "Un atelier créatif pour les 6-12 ans, accompagnés d'un adulte.",
+                "A creative workshop for ages 6 to 12, with an adult.",
+                "workshop",
+                "Embrun",
+                (("child", 1500), ("adult", 500)),
+                ("14:00",),
+                3,
+                90,
+                10,
+            ),
+            DemoActivity(
+                "Émaux et couleurs",
+                "Glazes and colours",
+                "Décorer et émailler des pièces déjà tournées.",
+                "Decorate and glaze pieces already thrown.",
+                "workshop",
+                "Embrun",
+                (("adult", 3500),),
+                ("17:00",),
+                4,
+                120,
+                8,
+            ),
+            DemoActivity(
+                "Visite de l'atelier",
+                "Workshop visit",
+                "Une heure dans l'atelier : le four, les terres, les gestes du métier.",
+                "One hour in the workshop: the kiln, the clays, the craft.",
+                "museum",
+                "Embrun",
+                (("adult", 600), ("child", 0)),
+                ("11:30",),
+                1,
+                60,
+                20,
+            ),
+        ],
+    ),
+]
+
+
+def slot_starts(activity: DemoActivity, first_day: date, days: int = 30) -> Iterator[datetime]:
+    for offset in range(1, days + 1, activity.every_days):
+        day = first_day + timedelta(days=offset)
+        for hhmm in activity.times:
+            hour, minute = map(int, hhmm.split(":"))
+            local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=PARIS)
+            yield local.astimezone(UTC)
+
+
+def _check(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{what} failed: {response.status_code} {response.text}")
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def _retry_until_found(
+    call: Callable[[], httpx.Response], what: str, timeout: float = 60
+) -> httpx.Response:
+    """Another service learns of a new object by event: wait for it to catch up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = call()
+        if response.status_code != 404 or time.monotonic() > deadline:
+            _check(response, what)
+            return response
+        time.sleep(0.2)
+
+
+def load_state() -> dict[str, Any] | None:
+    path = demo_state_path()
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
+    """Create the demo data once; a second run finds it and changes nothing."""
+    token = office_token(role="admin", territory_id=DEMO_TERRITORY_ID, subject="demo-office")
+    headers = {"Authorization": f"Bearer {token}"}
+    catalog = httpx.Client(base_url=platform.url("catalog"), headers=headers, timeout=30)
+    payments = httpx.Client(base_url=platform.url("payments"), headers=headers, timeout=30)
+    existing = catalog.get("/v1/providers")
+    if existing.status_code == 200 and existing.json()["total"] > 0:
+        progress("demo data already present")
+        return load_state() or {"territory_id": str(DEMO_TERRITORY_ID)}
+    _check(
+        catalog.put(
+            f"/v1/territories/{DEMO_TERRITORY_ID}",
+            json={
+                "name": "Serre-Ponçon",
+                "currency": "EUR",
+                "fee_rate_bps": 0,
+                "timezone": "Europe/Paris",
+            },
+        ),
+        "territory",
+    )
+    progress("territory Serre-Ponçon (EUR, fee 0)")
+    webhook_secret = os.environ.get("COMPTOIR_STRIPE_WEBHOOK_SECRET", DEV_STRIPE_WEBHOOK_SECRET)
+    today = datetime.now(PARIS).date()
+    state: dict[str, Any] = {"territory_id": str(DEMO_TERRITORY_ID), "providers": []}
+    slot_count = 0
+    for name, email, activities in PROVIDERS:
+        provider = _check(
+            catalog.post(
+                "/v1/providers",
+                json={"name": name, "email": email},
+                headers={"Idempotency-Key": f"demo-provider-{name}"},
+            ),
+            f"provider {name}",
+        )
+        entry: dict[str, Any] = {"id": provider["id"], "name": name, "activities": []}
+        for activity in activities:
+            created = _check(
+                catalog.post(
+                    "/v1/activities",
+                    headers={"Idempotency-Key": f"demo-activity-{activity.title_en}"},
+                    json={
+                        "provider_id": provider["id"],
+                        "title": {"fr": activity.title_fr, "en": activity.title_en},
+                        "description": {
+                            "fr": activity.description_fr,
+                            "en": activity.description_en,
+                        },
+                        "category": activity.category,
+                        "commune": activity.commune,
+                        "currency": "EUR",
+                        "units": [{"id": u, "price_cents": p} for u, p in activity.units],
+                    },
+                ),
+                f"activity {activity.title_en}",
+            )
+            for start in slot_starts(activity, today):
+                _check(
+                    catalog.post(
+                        f"/v1/activities/{created['id']}/slots",
+                        headers={
+                            "Idempotency-Key": f"demo-slot-{created['id']}-{start:%Y%m%d%H%M}"
+                        },
+                        json={
+                            "start": start.isoformat(),
+                            "duration_minutes": activity.duration_minutes,
+                            "capacity": activity.capacity,
+                        },
+                    ),
+                    "slot",
+                )
+                slot_count += 1
+            entry["activities"].append({"id": created["id"], "title": activity.title_en})
+            progress(f"  {activity.title_fr} ({activity.commune})")
+        onboarding = _retry_until_found(
+            lambda pid=provider["id"]: payments.post(f"/v1/providers/{pid}/onboarding"),
+            f"onboarding of {name}",
+        ).json()
+        # With stripe-mock nobody completes the hosted onboarding: send the signed
+        # account.updated event Stripe would send once the provider has finished it.
+        account = onboarding["account_id"]
+        payload = stripe_sim.build_event(
+            "account.updated", stripe_sim.account_object(account), account=account
+        )
+        _check(
+            payments.post(
+                "/v1/stripe/webhook",
+                content=payload,
+                headers={
+                    "Stripe-Signature": stripe_sim.sign(payload, webhook_secret),
+                    "Content-Type": "application/json",
+                },
+            ),
+            "simulated account.updated",
+        )
+        entry["stripe_account_id"] = account
+        state["providers"].append(entry)
+        progress(f"provider {name}: {len(activities)} activities, Stripe account {account}")
+    state["slots"] = slot_count
+    demo_state_path().write_text(json.dumps(state, indent=2))
+    progress(f"{slot_count} slots over the next 30 days")
+    return state

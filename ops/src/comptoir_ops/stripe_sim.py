@@ -1,0 +1,130 @@
+"""Simulated Stripe webhooks for local runs (``make pay``).
+
+stripe-mock answers Stripe API calls with fixtures but never sends an event, so locally
+nothing would ever tell payments that a visitor paid or that a provider finished
+onboarding. This module builds the events Stripe would send, signs them exactly as
+Stripe does (``Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">``) with the
+webhook secret payments is configured with, and posts them to its webhook endpoint.
+The service verifies them like real ones: nothing here bypasses a check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from typing import Any
+
+import httpx
+from stripe._api_version import _ApiVersion
+
+API_VERSION = _ApiVersion.CURRENT
+WEBHOOK_PATH = "/v1/stripe/webhook"
+
+
+def _stripe_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'x').replace('_', 'y')}"
+
+
+def build_event(event_type: str, obj: dict[str, Any], *, account: str | None) -> bytes:
+    """A Stripe event as Stripe sends it; ``account`` is set for Connect (direct) events."""
+    event: dict[str, Any] = {
+        "id": _stripe_id("evt"),
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": obj},
+    }
+    if account is not None:
+        event["account"] = account
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header value for ``payload`` signed with ``secret``."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def payment_intent_object(payment: dict[str, Any], status: str) -> dict[str, Any]:
+    """A PaymentIntent in ``status``, from the answer of ``GET /v1/reservations/{id}/payment``.
+
+    ``succeeded`` gives the object of ``payment_intent.succeeded``;
+    ``requires_payment_method`` (with a card decline) that of ``payment_intent.payment_failed``.
+    """
+    if not payment.get("payment_intent_id"):
+        raise ValueError("this payment has no PaymentIntent yet (is the provider onboarded?)")
+    succeeded = status == "succeeded"
+    fee = payment.get("application_fee_cents") or None
+    obj: dict[str, Any] = {
+        "id": payment["payment_intent_id"],
+        "object": "payment_intent",
+        "amount": payment["amount_cents"],
+        "amount_capturable": 0,
+        "amount_received": payment["amount_cents"] if succeeded else 0,
+        "application_fee_amount": fee,
+        "automatic_payment_methods": {"enabled": True},
+        "capture_method": "automatic",
+        "client_secret": payment.get("client_secret"),
+        "created": int(time.time()),
+        "currency": str(payment["currency"]).lower(),
+        "latest_charge": _stripe_id("ch") if succeeded else None,
+        "livemode": False,
+        "metadata": {"reservation_id": str(payment["reservation_id"])},
+        "payment_method": _stripe_id("pm"),
+        "status": status,
+        "last_payment_error": None,
+    }
+    if status == "requires_payment_method":
+        obj["last_payment_error"] = {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "generic_decline",
+            "message": "Your card was declined.",
+        }
+    return obj
+
+
+def account_object(
+    account_id: str,
+    charges_enabled: bool = True,
+    payouts_enabled: bool = True,
+    details_submitted: bool = True,
+) -> dict[str, Any]:
+    """An Express connected account in the given state (the object of ``account.updated``)."""
+    return {
+        "id": account_id,
+        "object": "account",
+        "type": "express",
+        "country": "FR",
+        "default_currency": "eur",
+        "charges_enabled": charges_enabled,
+        "payouts_enabled": payouts_enabled,
+        "details_submitted": details_submitted,
+        "capabilities": {
+            "card_payments": "active" if charges_enabled else "inactive",
+            "transfers": "active" if payouts_enabled else "inactive",
+        },
+        "requirements": {
+            "currently_due": [] if details_submitted else ["external_account"],
+            "disabled_reason": None if charges_enabled else "requirements.past_due",
+        },
+        "created": int(time.time()),
+        "livemode": False,
+    }
+
+
+async def send_webhook(
+    base_url: str, payload: bytes, secret: str, *, timeout: float = 10.0
+) -> httpx.Response:
+    """Sign ``payload`` now and POST it to the payments service at ``base_url``."""
+    headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret)}
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
+        return await client.post(WEBHOOK_PATH, content=payload, headers=headers)

@@ -1,0 +1,1 @@
+"""Booking: holds, reservations and seat counts; never sells a seat twice."""

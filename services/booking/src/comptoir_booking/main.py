@@ -1,0 +1,77 @@
+"""The booking service process (port 8002)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pydantic import Field
+
+from comptoir_booking import service
+from comptoir_booking.api import router
+from comptoir_booking.consumers import consumers
+from comptoir_common.auth import VISITOR_ISSUER, TokenIssuer
+from comptoir_common.events import v1
+from comptoir_common.service import Runtime, ServiceSpec, create_service_app
+from comptoir_common.settings import ServiceSettings, dev_key_path, project_home
+
+
+class BookingSettings(ServiceSettings):
+    service_name: str = "booking"
+    port: int = 8002
+    #: How long a hold keeps its seats before they go back on sale.
+    hold_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    #: How often expired holds are looked for.
+    expiry_interval_seconds: float = 1.0
+    #: Private key (PEM text or file) that signs visitor tokens.
+    auth_visitor_private_key: str = Field(default_factory=lambda: dev_key_path("visitor.pem"))
+
+    def development_defaults_in_use(self) -> list[str]:
+        found = super().development_defaults_in_use()
+        if self.auth_visitor_private_key.startswith(str(project_home() / ".local" / "keys")):
+            found.append("COMPTOIR_AUTH_VISITOR_PRIVATE_KEY (development key file)")
+        return found
+
+
+settings = BookingSettings()
+
+
+async def on_start(runtime: Runtime) -> None:
+    runtime.extras["visitor_token_issuer"] = TokenIssuer(
+        settings.auth_visitor_private_key, VISITOR_ISSUER
+    )
+
+
+async def expire_holds(runtime: Runtime) -> None:
+    """Give back the seats of holds past their time, within about a second."""
+    while True:
+        async with runtime.sessions() as session, session.begin():
+            expired = await service.expire_due_holds(session)
+        if expired < 200:
+            await asyncio.sleep(settings.expiry_interval_seconds)
+
+
+app = create_service_app(
+    ServiceSpec(
+        name="booking",
+        title="Comptoir booking",
+        description=(
+            "Holds, reservations and seat counts. Keeps its own projection of catalog "
+            "slots and never lets held plus confirmed seats exceed a slot's capacity."
+        ),
+        version="1.0.0",
+        settings=settings,
+        migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+        routers=[router],
+        consumers=consumers,
+        publishes=[
+            v1.HoldPlaced,
+            v1.HoldReleased,
+            v1.ReservationConfirmed,
+            v1.ReservationCancelled,
+            v1.SlotAvailabilityChanged,
+        ],
+        background=[expire_holds],
+        on_start=on_start,
+    )
+)

@@ -1,0 +1,87 @@
+"""Booking tables: its own projection of catalog's activities and slots, and reservations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Column, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from comptoir_common.db import Timestamp, utcnow
+from comptoir_common.inbox import InboxMessage
+from comptoir_common.outbox import OutboxMessage
+
+
+class Activity(SQLModel, table=True):
+    """What booking needs of a catalog activity: who sells it and at what prices."""
+
+    id: uuid.UUID = Field(primary_key=True)
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    version: int
+    title: dict[str, str] = Field(sa_column=Column(JSONB, nullable=False))
+    currency: str = Field(max_length=3)
+    timezone: str = Field(max_length=64)
+    units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+
+
+class Slot(SQLModel, table=True):
+    """A slot's capacity (from catalog) and its seats held and confirmed (booking's own).
+
+    The check constraint is the last line of defence against overselling; the guarded
+    ``UPDATE`` in ``service.take_seats`` is the first.
+    """
+
+    __table_args__ = (
+        CheckConstraint("held >= 0 AND confirmed >= 0", name="seats_not_negative"),
+        CheckConstraint("held + confirmed <= capacity OR capacity_lowered", name="no_oversell"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    activity_id: uuid.UUID = Field(index=True)
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    version: int
+    start: datetime = Field(sa_type=Timestamp())
+    duration_minutes: int
+    capacity: int
+    status: str = Field(default="OPEN", max_length=16)
+    held: int = 0
+    confirmed: int = 0
+    #: Set when catalog lowered capacity below seats already sold: nothing new is sold.
+    capacity_lowered: bool = False
+    availability_version: int = 0
+
+
+class Reservation(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_reservation_hold_expiry", "expires_at", postgresql_where="status = 'ON_HOLD'"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    slot_id: uuid.UUID = Field(foreign_key="slot.id", index=True)
+    activity_id: uuid.UUID
+    provider_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID = Field(index=True)
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    seats: int
+    total_cents: int
+    currency: str = Field(max_length=3)
+    expires_at: datetime = Field(sa_type=Timestamp())
+    visitor_name: str = Field(max_length=200)
+    visitor_email: str = Field(max_length=320)
+    visitor_locale: str = Field(max_length=8)
+    #: W3C trace context of the request that created it: later events continue its trace.
+    trace_headers: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    status_reason: str | None = Field(default=None, max_length=64)
+
+
+__all__ = ["Activity", "InboxMessage", "OutboxMessage", "Reservation", "Slot"]
