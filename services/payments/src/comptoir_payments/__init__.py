@@ -1,0 +1,1 @@
+"""Payments: Stripe Connect onboarding of providers and the visitors' direct charges."""

@@ -1,0 +1,126 @@
+"""Payments tables: catalog projections, connected accounts, payments, Stripe events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from comptoir_common.db import Timestamp, utcnow
+from comptoir_common.inbox import InboxMessage
+from comptoir_common.outbox import OutboxMessage
+from comptoir_payments.domain import PaymentStatus
+
+
+class Territory(SQLModel, table=True):
+    """Projection of catalog's territories: what a payment needs (office fee, currency)."""
+
+    id: uuid.UUID = Field(primary_key=True)
+    currency: str = Field(max_length=3)
+    fee_rate_bps: int
+    version: int
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Provider(SQLModel, table=True):
+    """Projection of catalog's providers: who may be onboarded, under which territory."""
+
+    id: uuid.UUID = Field(primary_key=True)
+    territory_id: uuid.UUID = Field(index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    version: int
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class ConnectedAccount(SQLModel, table=True):
+    """A provider's Stripe Connect Express account: the visitors pay into it directly."""
+
+    __tablename__ = "connected_account"
+
+    provider_id: uuid.UUID = Field(foreign_key="provider.id", primary_key=True)
+    territory_id: uuid.UUID = Field(index=True)
+    account_id: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    charges_enabled: bool = False
+    payouts_enabled: bool = False
+    details_submitted: bool = False
+    #: ``created`` of the last Stripe event applied: an older one never overwrites it.
+    stripe_event_created: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Payment(SQLModel, table=True):
+    """The visitor's payment of one reservation: a direct charge on the provider's account."""
+
+    __table_args__ = (
+        Index(
+            "ix_payment_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING' OR cancel_at_stripe"),
+        ),
+    )
+
+    reservation_id: uuid.UUID = Field(primary_key=True)
+    provider_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    #: Null only while the territory's fee rate is not known yet (catalog event pending).
+    application_fee_cents: int | None = None
+    status: PaymentStatus = Field(sa_column=Column(String(24), nullable=False))
+    hold_expires_at: datetime = Field(sa_type=Timestamp())
+    stripe_account_id: str | None = Field(default=None, max_length=255)
+    payment_intent_id: str | None = Field(
+        default=None, sa_column=Column(String(255), nullable=True, unique=True)
+    )
+    client_secret: str | None = Field(default=None, max_length=500)
+    failure_reason: str | None = Field(default=None, max_length=500)
+    #: The PaymentIntent must still be cancelled at Stripe (the hold was released).
+    cancel_at_stripe: bool = False
+    #: W3C trace context of the booking that placed the hold: its trace continues here.
+    trace_carrier: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    #: When the background worker may next call Stripe for this payment (lease or backoff).
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class ReleasedHold(SQLModel, table=True):
+    """A hold released before its HoldPlaced arrived (topics are not ordered together)."""
+
+    __tablename__ = "released_hold"
+
+    reservation_id: uuid.UUID = Field(primary_key=True)
+    reason: str = Field(max_length=32)
+    released_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class StripeEvent(SQLModel, table=True):
+    """Every verified Stripe event handled, recorded with its effect: applied once."""
+
+    __tablename__ = "stripe_event"
+
+    id: str = Field(sa_column=Column(String(255), primary_key=True))
+    type: str = Field(max_length=200)
+    account: str | None = Field(default=None, max_length=255)
+    outcome: str = Field(default="", max_length=500)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+__all__ = [
+    "ConnectedAccount",
+    "InboxMessage",
+    "OutboxMessage",
+    "Payment",
+    "Provider",
+    "ReleasedHold",
+    "StripeEvent",
+    "Territory",
+]
