@@ -39,12 +39,12 @@ seed: ## Load the demo data into a running platform
 topics: ## Create the Kafka topics and their .dlq twins (PARTITIONS=3)
 	@$(COMPTOIR) topics create $(if $(PARTITIONS),--partitions $(PARTITIONS),)
 
-test: bootstrap ## Start the infrastructure and run unit, integration and end-to-end tests
+test: bootstrap ## Start the infrastructure, run every suite (SUITES="booking end-to-end" for some)
 	@$(COMPTOIR) up --no-services
-	@$(PY) -m pytest
+	@$(PY) ops/run_tests.py $(SUITES)
 
 test-unit: bootstrap ## Unit tests only (no infrastructure needed)
-	@$(PY) -m pytest libs services -m "not e2e" -k "not integration" --ignore-glob='*/integration/*'
+	@for d in libs/common services/*; do $(PY) -m pytest -q $$d/tests/unit || exit 1; done
 
 lint: bootstrap ## ruff and mypy
 	@$(VENV)/bin/ruff check .

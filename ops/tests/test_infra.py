@@ -20,12 +20,13 @@ import redis
 import stripe
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from comptoir_ops import infra
-from comptoir_ops.infra import kafka, mailbox, procs, stripe_mock
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from comptoir_ops import infra
+from comptoir_ops.infra import kafka, mailbox, procs, stripe_mock
 
 
 @pytest.fixture(scope="session", autouse=True)

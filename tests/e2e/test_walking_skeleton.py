@@ -18,7 +18,7 @@ from comptoir_ops import infra, stripe_sim
 from comptoir_ops.platform import Platform
 from comptoir_ops.tokens import office_token
 
-from .conftest import (
+from tests.e2e.conftest import (
     Territory,
     mails_to,
     make_offer,

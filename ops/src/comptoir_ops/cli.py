@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -20,7 +22,10 @@ from comptoir_ops.platform import Platform
 from comptoir_ops.tokens import office_token
 
 app = typer.Typer(
-    help="Run and operate a local Comptoir platform.", no_args_is_help=True, add_completion=False
+    help="Run and operate a local Comptoir platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 mail_app = typer.Typer(help="Mail captured by the local SMTP server.", no_args_is_help=True)
@@ -62,36 +67,35 @@ def up(
     _print_summary(platform, time.monotonic() - started_at)
 
 
+def _relative(path: object) -> str:
+    try:
+        return str(Path(str(path)).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _print_summary(platform: Platform, elapsed: float) -> None:
-    table = Table(title=f"Comptoir is up ({elapsed:.0f}s)", show_lines=False)
-    table.add_column("service")
-    table.add_column("URL")
-    table.add_column("docs")
-    table.add_column("follow its log")
+    say = console.print
+    say(f"\n[bold green]Comptoir is up[/bold green] ({elapsed:.0f}s), on loopback:\n")
     for row in platform.status():
-        name = str(row["name"])
-        table.add_row(
-            name,
-            str(row["endpoint"]),
-            f"{row['endpoint']}/docs  {row['endpoint']}/asyncapi",
-            f"tail -f {row['log']}",
+        base = row["endpoint"]
+        say(
+            f"  [bold]{row['name']:<14}[/bold] {base}   API docs {base}/docs   "
+            f"events {base}/asyncapi",
+            soft_wrap=True,
         )
-    console.print(table)
-    infra_table = Table(title="Infrastructure (loopback)")
-    infra_table.add_column("component")
-    infra_table.add_column("endpoint")
-    infra_table.add_column("log")
+    say("")
     for row in infra.status():
-        infra_table.add_row(str(row["name"]), str(row["endpoint"]), str(row.get("log", "")))
-    console.print(infra_table)
-    console.print(
-        "Mail sent by the platform: [bold]http://127.0.0.1:8025/api/messages[/bold] "
-        "or `comptoir mail list`"
-    )
+        say(f"  {row['name']:<14} {row['endpoint']}", soft_wrap=True)
+    say("\n  mail sent      http://127.0.0.1:8025/api/messages  (or: .venv/bin/comptoir mail list)")
+    say("\nFollow a log:")
+    for row in platform.status():
+        say(f"  tail -f {_relative(row['log'])}", soft_wrap=True)
+    say(f"  (infrastructure logs: {_relative(local_dir('log'))}/)")
     token = office_token(role="admin", territory_id=demo.DEMO_TERRITORY_ID)
-    console.print(f"Demo territory: [bold]{demo.DEMO_TERRITORY_ID}[/bold] (Serre-Ponçon)")
-    console.print("Admin token (12 h):")
-    console.print(token, soft_wrap=True)
+    say(f"\nDemo territory Serre-Ponçon: {demo.DEMO_TERRITORY_ID}")
+    say("Admin token for it (12 h; `make token` prints a fresh one):")
+    print(token)
 
 
 @app.command()
@@ -265,5 +269,14 @@ def logs() -> None:
         print(f"tail -f {path}")
 
 
+def main() -> None:
+    """Entry point: operator errors are one clear line, not a traceback."""
+    try:
+        app()
+    except (RuntimeError, infra.InfraError, httpx.HTTPError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -231,6 +231,11 @@ def slot_starts(activity: DemoActivity, first_day: date, days: int = 30) -> Iter
             yield local.astimezone(UTC)
 
 
+def _key(kind: str, name: str) -> str:
+    """A stable Idempotency-Key: re-running the seed never creates anything twice."""
+    return f"demo-{kind}-{uuid.uuid5(DEMO_TERRITORY_ID, name)}"
+
+
 def _check(response: httpx.Response, what: str) -> dict[str, Any]:
     if response.status_code >= 400:
         raise RuntimeError(f"{what} failed: {response.status_code} {response.text}")
@@ -263,9 +268,12 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
     catalog = httpx.Client(base_url=platform.url("catalog"), headers=headers, timeout=30)
     payments = httpx.Client(base_url=platform.url("payments"), headers=headers, timeout=30)
     existing = catalog.get("/v1/providers")
-    if existing.status_code == 200 and existing.json()["total"] > 0:
+    state = load_state()
+    if existing.status_code == 200 and existing.json()["total"] > 0 and state:
         progress("demo data already present")
-        return load_state() or {"territory_id": str(DEMO_TERRITORY_ID)}
+        return state
+    # Every step below carries a stable Idempotency-Key: an interrupted seed resumes
+    # without creating anything twice.
     _check(
         catalog.put(
             f"/v1/territories/{DEMO_TERRITORY_ID}",
@@ -281,14 +289,14 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
     progress("territory Serre-Ponçon (EUR, fee 0)")
     webhook_secret = os.environ.get("COMPTOIR_STRIPE_WEBHOOK_SECRET", DEV_STRIPE_WEBHOOK_SECRET)
     today = datetime.now(PARIS).date()
-    state: dict[str, Any] = {"territory_id": str(DEMO_TERRITORY_ID), "providers": []}
+    state = {"territory_id": str(DEMO_TERRITORY_ID), "providers": []}
     slot_count = 0
     for name, email, activities in PROVIDERS:
         provider = _check(
             catalog.post(
                 "/v1/providers",
                 json={"name": name, "email": email},
-                headers={"Idempotency-Key": f"demo-provider-{name}"},
+                headers={"Idempotency-Key": _key("provider", name)},
             ),
             f"provider {name}",
         )
@@ -297,7 +305,7 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
             created = _check(
                 catalog.post(
                     "/v1/activities",
-                    headers={"Idempotency-Key": f"demo-activity-{activity.title_en}"},
+                    headers={"Idempotency-Key": _key("activity", activity.title_en)},
                     json={
                         "provider_id": provider["id"],
                         "title": {"fr": activity.title_fr, "en": activity.title_en},
@@ -318,7 +326,7 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
                     catalog.post(
                         f"/v1/activities/{created['id']}/slots",
                         headers={
-                            "Idempotency-Key": f"demo-slot-{created['id']}-{start:%Y%m%d%H%M}"
+                            "Idempotency-Key": _key("slot", f"{created['id']}-{start:%Y%m%d%H%M}")
                         },
                         json={
                             "start": start.isoformat(),

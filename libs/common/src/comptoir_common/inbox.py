@@ -63,7 +63,12 @@ def parse_event(raw: bytes, contract: type[P]) -> tuple[Envelope, P]:
             )
         return envelope, contract.model_validate(envelope.data)
     except ValidationError as exc:
-        raise MalformedEvent(_one_line(str(exc))) from exc
+        # Never echo the input: a malformed event may carry a visitor's name or e-mail.
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
+            for e in exc.errors(include_input=False)
+        )
+        raise MalformedEvent(_one_line(problems)) from exc
 
 
 def _one_line(text: str, limit: int = 500) -> str:

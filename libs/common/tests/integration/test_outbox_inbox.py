@@ -35,8 +35,12 @@ def namespace() -> str:
     infra.up(timeout=180)
     infra.recreate_database(DB)
     ns = f"it-{uuid.uuid4().hex[:8]}."
-    infra.ensure_topics([ns + "booking.slot-availability-changed.v1",
-                         ns + dlq_topic("booking.slot-availability-changed.v1")])
+    infra.ensure_topics(
+        [
+            ns + "booking.slot-availability-changed.v1",
+            ns + dlq_topic("booking.slot-availability-changed.v1"),
+        ]
+    )
     return ns
 
 
@@ -57,14 +61,21 @@ async def env(namespace: str) -> AsyncIterator[dict[str, Any]]:
 
 def _event(slot: uuid.UUID, version: int) -> v1.SlotAvailabilityChanged:
     return v1.SlotAvailabilityChanged(
-        slot_id=slot, activity_id=slot, territory_id=slot, version=version,
-        capacity=100, on_hold=version, confirmed=0, remaining=100 - version,
+        slot_id=slot,
+        activity_id=slot,
+        territory_id=slot,
+        version=version,
+        capacity=100,
+        on_hold=version,
+        confirmed=0,
+        remaining=100 - version,
     )
 
 
 async def _consume(topic: str, expected: int) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP,
-                                auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     records: list[Any] = []
     try:
@@ -116,8 +127,9 @@ async def test_two_relays_never_publish_the_same_batch(env: dict[str, Any]) -> N
     for version in range(1, 41):
         async with sessions() as session, session.begin():
             add_event(session, _event(slot, version), producer="it", territory_id=None)
-    relays = [OutboxRelay(sessions, broker, service="it", topic_prefix=ns, batch_size=5)
-              for _ in range(2)]
+    relays = [
+        OutboxRelay(sessions, broker, service="it", topic_prefix=ns, batch_size=5) for _ in range(2)
+    ]
 
     async def drain(relay: OutboxRelay) -> None:
         for _ in range(40):
@@ -132,8 +144,7 @@ async def test_the_inbox_applies_an_event_once_and_dead_letters_poison(
 ) -> None:
     sessions, broker, ns = env["sessions"], env["broker"], env["ns"]
     applied: list[int] = []
-    consumers = Consumers(service="it", topic_prefix=ns, max_attempts=2,
-                          retry_backoff_seconds=0.01)
+    consumers = Consumers(service="it", topic_prefix=ns, max_attempts=2, retry_backoff_seconds=0.01)
 
     @consumers.on(v1.SlotAvailabilityChanged)
     async def handle(session: AsyncSession, envelope: Envelope, event: Any) -> None:

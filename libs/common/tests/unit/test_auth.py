@@ -32,7 +32,9 @@ def verifier(keys: dict[str, Path]) -> TokenVerifier:
     )
 
 
-def test_an_admin_token_scopes_one_territory(keys: dict[str, Path], verifier: TokenVerifier) -> None:
+def test_an_admin_token_scopes_one_territory(
+    keys: dict[str, Path], verifier: TokenVerifier
+) -> None:
     territory = uuid.uuid4()
     token = TokenIssuer(str(keys["office"]), OFFICE_ISSUER).issue(
         role="admin", subject="staff", territory_id=territory
@@ -98,8 +100,15 @@ def test_bad_tokens_answer_401(keys: dict[str, Path], verifier: TokenVerifier, c
 
         key = serialization.load_pem_private_key(keys["visitor"].read_bytes(), password=None)
         token = jwt.encode(
-            {"iss": OFFICE_ISSUER, "aud": "comptoir", "sub": "x", "role": "admin",
-             "territory_id": str(territory), "iat": 0, "exp": 4102444800},
+            {
+                "iss": OFFICE_ISSUER,
+                "aud": "comptoir",
+                "sub": "x",
+                "role": "admin",
+                "territory_id": str(territory),
+                "iat": 0,
+                "exp": 4102444800,
+            },
             key,  # type: ignore[arg-type]
             algorithm="EdDSA",
         )

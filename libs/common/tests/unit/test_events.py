@@ -20,8 +20,14 @@ def test_every_topic_is_named_domain_event_version() -> None:
 def test_an_envelope_round_trips_and_keys_by_aggregate() -> None:
     slot = uuid.uuid4()
     event = v1.SlotAvailabilityChanged(
-        slot_id=slot, activity_id=uuid.uuid4(), territory_id=uuid.uuid4(), version=3,
-        capacity=10, on_hold=2, confirmed=3, remaining=5,
+        slot_id=slot,
+        activity_id=uuid.uuid4(),
+        territory_id=uuid.uuid4(),
+        version=3,
+        capacity=10,
+        on_hold=2,
+        confirmed=3,
+        remaining=5,
     )
     carrier = {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
     envelope = Envelope.wrap(event, producer="booking", territory_id=None, trace_carrier=carrier)
@@ -44,7 +50,9 @@ def test_malformed_messages_are_recognised(raw: bytes) -> None:
 
 def test_an_event_on_the_wrong_topic_is_malformed() -> None:
     event = v1.PaymentFailed(
-        reservation_id=uuid.uuid4(), provider_id=uuid.uuid4(), territory_id=uuid.uuid4(),
+        reservation_id=uuid.uuid4(),
+        provider_id=uuid.uuid4(),
+        territory_id=uuid.uuid4(),
         reason="card declined",
     )
     raw = Envelope.wrap(event, producer="payments", territory_id=None).model_dump_json().encode()

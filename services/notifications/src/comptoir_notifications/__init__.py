@@ -1,0 +1,1 @@
+"""Notifications: every booking event reaches the right person once, in their language."""

@@ -1,0 +1,50 @@
+"""Notifications' Kafka subscribers: parse the contract, call the use case.
+
+Each handler runs inside the inbox transaction (``comptoir_common.inbox``): the mails it
+records commit together with the event id, so a redelivered event records nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from comptoir_common.events import Envelope, v1
+from comptoir_common.inbox import Consumers
+from comptoir_notifications import service
+from comptoir_notifications.settings import NotificationsSettings
+
+
+def build_consumers(settings: NotificationsSettings) -> Consumers:
+    consumers = Consumers(service=settings.service_name)
+
+    @consumers.on(v1.ProviderUpdated)
+    async def on_provider(
+        session: AsyncSession, envelope: Envelope, event: v1.ProviderUpdated
+    ) -> None:
+        await service.apply_provider(session, event)
+
+    @consumers.on(v1.ActivityUpdated)
+    async def on_activity(
+        session: AsyncSession, envelope: Envelope, event: v1.ActivityUpdated
+    ) -> None:
+        await service.apply_activity(session, event)
+
+    @consumers.on(v1.HoldPlaced)
+    async def on_hold(session: AsyncSession, envelope: Envelope, event: v1.HoldPlaced) -> None:
+        await service.remember_reservation(session, event)
+
+    @consumers.on(v1.ReservationConfirmed)
+    async def on_confirmed(
+        session: AsyncSession, envelope: Envelope, event: v1.ReservationConfirmed
+    ) -> None:
+        await service.notify_confirmed(
+            session, envelope, event, storefront_url=settings.storefront_url
+        )
+
+    @consumers.on(v1.ReservationCancelled)
+    async def on_cancelled(
+        session: AsyncSession, envelope: Envelope, event: v1.ReservationCancelled
+    ) -> None:
+        await service.notify_cancelled(session, envelope, event)
+
+    return consumers

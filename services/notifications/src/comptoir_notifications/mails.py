@@ -1,0 +1,481 @@
+"""The e-mails themselves: pure rendering, no I/O.
+
+Every mail is written once as a list of blocks (paragraphs, a table of details, a link)
+and turned into both a plain-text and an HTML part, so the two always say the same
+thing. Every value that comes from an event is escaped in the HTML part. Dates and
+times are shown in the activity's time zone, amounts with Babel from integer cents.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency, get_currency_precision
+
+from comptoir_common.db import utcnow
+from comptoir_common.events import v1
+
+Locale = Literal["fr", "en"]
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+#: Labels of the details tables, (French, English).
+LABELS: dict[str, tuple[str, str]] = {
+    "activity": ("Activité", "Activity"),
+    "date": ("Date", "Date"),
+    "slot": ("Créneau", "Time slot"),
+    "participants": ("Participants", "Participants"),
+    "total": ("Total", "Total"),
+    "total_paid": ("Total payé", "Total paid"),
+    "reservation": ("Numéro de réservation", "Reservation number"),
+    "meeting_point": ("Point de rendez-vous", "Meeting point"),
+    "refund": ("Remboursement", "Refund"),
+    "visitor": ("Visiteur", "Visitor"),
+}
+
+
+def label(key: str, locale: Locale) -> str:
+    fr, en = LABELS[key]
+    return fr if locale == "fr" else en
+
+
+DEFAULT_TIMEZONE = "Europe/Paris"
+PROVIDER_LOCALE: Locale = "fr"
+
+
+class InvalidRecipient(ValueError):
+    """A name or address that cannot go into a header as it is.
+
+    The message never repeats the offending value: it may be personal data.
+    """
+
+
+def has_control_characters(value: str) -> bool:
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+
+
+def mailbox(display_name: str, addr_spec: str) -> Address:
+    """One checked address: CR, LF or any control character is refused (header injection)."""
+    if has_control_characters(display_name):
+        raise InvalidRecipient("the display name contains a line break or control character")
+    if has_control_characters(addr_spec):
+        raise InvalidRecipient("the address contains a line break or control character")
+    try:
+        address = Address(display_name=display_name, addr_spec=addr_spec)
+    except (ValueError, IndexError) as exc:
+        raise InvalidRecipient("the address is not a single valid addr-spec") from exc
+    if not address.username or not address.domain:
+        raise InvalidRecipient("the address is not a single valid addr-spec")
+    return address
+
+
+def one_line(text: str) -> str:
+    """Free text (an activity title) made fit for a header: whitespace runs become a space."""
+    return " ".join(text.split())
+
+
+# --- formatting ------------------------------------------------------------------------
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def format_slot(start: datetime, timezone: str | None, locale: Locale) -> str:
+    """``mercredi 14 juillet 2027 à 20:00`` / ``Wednesday, July 14, 2027 at 8:00 PM``."""
+    local = start.astimezone(zone(timezone))
+    day = format_date(local, format="full", locale=locale)
+    time = format_time(local, format="short", locale=locale)
+    return f"{day} à {time}" if locale == "fr" else f"{day} at {time}"
+
+
+def format_money(cents: int, currency: str, locale: Locale) -> str:
+    """Integer minor units (cents) of ``currency``, written the locale's way."""
+    amount = Decimal(cents).scaleb(-get_currency_precision(currency))
+    return format_currency(amount, currency, locale=locale)
+
+
+UNIT_LABELS: dict[str, tuple[str, str]] = {
+    "adult": ("Adulte", "Adult"),
+    "child": ("Enfant", "Child"),
+    "youth": ("Jeune", "Youth"),
+    "infant": ("Bébé", "Infant"),
+    "senior": ("Senior", "Senior"),
+    "student": ("Étudiant", "Student"),
+    "family": ("Famille", "Family"),
+    "group": ("Groupe", "Group"),
+    "other": ("Autre", "Other"),
+}
+
+
+def unit_label(unit_id: str, locale: Locale) -> str:
+    known = UNIT_LABELS.get(unit_id.lower())
+    if known:
+        return known[0] if locale == "fr" else known[1]
+    return unit_id.replace("_", " ").replace("-", " ").capitalize()
+
+
+def unit_lines(units: Sequence[v1.UnitLine], currency: str, locale: Locale) -> list[str]:
+    sep = " : " if locale == "fr" else ": "
+    return [
+        f"{u.quantity} {TIMES} {unit_label(u.id, locale)}"
+        f"{sep}{format_money(u.quantity * u.unit_price_cents, currency, locale)}"
+        for u in units
+    ]
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Details:
+    rows: list[tuple[str, str | list[str]]]
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+Block = Paragraph | Details | Link
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """What a recipient reads: subject, plain text and HTML, in one language."""
+
+    locale: Locale
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass
+class Document:
+    locale: Locale
+    subject: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def render(self) -> RenderedMail:
+        return RenderedMail(
+            locale=self.locale,
+            subject=one_line(self.subject),
+            text=self._text(),
+            html=self._html(),
+        )
+
+    def _text(self) -> str:
+        sep = " : " if self.locale == "fr" else ": "
+        chunks: list[str] = []
+        for block in self.blocks:
+            if isinstance(block, Paragraph):
+                chunks.append(block.text)
+            elif isinstance(block, Link):
+                chunks.append(f"{block.label}{sep}{block.url}")
+            else:
+                lines = []
+                for label, value in block.rows:
+                    if isinstance(value, list):
+                        lines.append(f"{label}{sep}".rstrip())
+                        lines.extend(f"  - {item}" for item in value)
+                    else:
+                        lines.append(f"{label}{sep}{value}")
+                chunks.append("\n".join(lines))
+        return "\n\n".join(chunks) + "\n"
+
+    def _html(self) -> str:
+        e = html.escape
+        parts = [
+            "<!DOCTYPE html>",
+            f'<html lang="{self.locale}"><head><meta charset="utf-8">'
+            f"<title>{e(one_line(self.subject))}</title></head>",
+            '<body style="font-family: sans-serif; line-height: 1.5; color: #1f2933">',
+        ]
+        for block in self.blocks:
+            if isinstance(block, Paragraph):
+                parts.append(f"<p>{e(block.text)}</p>")
+            elif isinstance(block, Link):
+                parts.append(f'<p><a href="{e(block.url, quote=True)}">{e(block.label)}</a></p>')
+            else:
+                rows = []
+                for label, value in block.rows:
+                    if isinstance(value, list):
+                        cell = "<ul>" + "".join(f"<li>{e(v)}</li>" for v in value) + "</ul>"
+                    else:
+                        cell = e(value)
+                    rows.append(
+                        f'<tr><th align="left" valign="top" style="padding-right: 1em">'
+                        f"{e(label)}</th><td>{cell}</td></tr>"
+                    )
+                parts.append("<table>" + "".join(rows) + "</table>")
+        parts.append("</body></html>")
+        return "\n".join(parts) + "\n"
+
+
+# --- the mails -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityFacts:
+    """What notifications knows of an activity (from catalog events), if anything."""
+
+    title: v1.Localized | None = None
+    timezone: str | None = None
+    meeting_point: str | None = None
+
+
+@dataclass(frozen=True)
+class ReservationFacts:
+    """What a cancellation mail can say about the reservation it cancels."""
+
+    reservation_id: uuid.UUID
+    activity_id: uuid.UUID
+    title: v1.Localized | None
+    slot_start: datetime | None
+    timezone: str | None
+
+
+def activity_url(storefront_url: str, activity_id: uuid.UUID) -> str:
+    return f"{storefront_url.rstrip('/')}/activities/{activity_id}"
+
+
+def _title(title: v1.Localized, locale: Locale) -> str:
+    return one_line(title.fr if locale == "fr" else title.en)
+
+
+def visitor_confirmation(
+    event: v1.ReservationConfirmed, activity: ActivityFacts, storefront_url: str | None
+) -> RenderedMail:
+    locale: Locale = event.visitor.locale
+    fr = locale == "fr"
+    title = _title(event.activity_title, locale)
+    when = format_slot(event.slot_start, activity.timezone, locale)
+    rows: list[tuple[str, str | list[str]]] = [
+        (label("activity", locale), title),
+        (label("date", locale), f"{when} (heure locale)" if fr else f"{when} (local time)"),
+        (label("participants", locale), unit_lines(event.units, event.currency, locale)),
+        (label("total_paid", locale), format_money(event.total_cents, event.currency, locale)),
+        (label("reservation", locale), str(event.reservation_id)),
+    ]
+    if activity.meeting_point:
+        rows.append((label("meeting_point", locale), activity.meeting_point))
+    doc = Document(
+        locale,
+        f"Réservation confirmée : {title}" if fr else f"Booking confirmed: {title}",
+        [
+            Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
+            Paragraph(
+                "Votre réservation est confirmée et payée. Voici son récapitulatif."
+                if fr
+                else "Your booking is confirmed and paid. Here is a summary."
+            ),
+            Details(rows),
+            Paragraph(
+                "Présentez votre numéro de réservation à votre arrivée."
+                if fr
+                else "Please show your reservation number when you arrive."
+            ),
+            *(
+                [
+                    Link(
+                        "Voir l'activité" if fr else "See the activity",
+                        activity_url(storefront_url, event.activity_id),
+                    )
+                ]
+                if storefront_url
+                else []
+            ),
+            Paragraph("À bientôt !" if fr else "See you soon!"),
+        ],
+    )
+    return doc.render()
+
+
+def provider_booking_notice(
+    event: v1.ReservationConfirmed, activity: ActivityFacts
+) -> RenderedMail:
+    locale = PROVIDER_LOCALE
+    title = _title(event.activity_title, locale)
+    when = format_slot(event.slot_start, activity.timezone, locale)
+    doc = Document(
+        locale,
+        f"Nouvelle réservation : {title}, {when}",
+        [
+            Paragraph("Bonjour,"),
+            Paragraph("Une nouvelle réservation vient d'être confirmée et payée."),
+            Details(
+                [
+                    (label("activity", locale), title),
+                    (label("slot", locale), when),
+                    (label("visitor", locale), event.visitor.name),
+                    (
+                        label("participants", locale),
+                        unit_lines(event.units, event.currency, locale),
+                    ),
+                    (
+                        label("total", locale),
+                        format_money(event.total_cents, event.currency, locale),
+                    ),
+                    (label("reservation", locale), str(event.reservation_id)),
+                ]
+            ),
+            Paragraph("Le visiteur présentera ce numéro à son arrivée."),
+        ],
+    )
+    return doc.render()
+
+
+VISITOR_CANCELLATION_REASONS: dict[str, tuple[str, str]] = {
+    "VISITOR": ("Vous avez annulé votre réservation.", "You cancelled your booking."),
+    "PROVIDER": (
+        "Le prestataire a dû annuler cette activité. Nous en sommes désolés.",
+        "The provider had to cancel this activity. We are sorry.",
+    ),
+    "OFFICE": (
+        "L'office de tourisme a annulé votre réservation.",
+        "The tourism office cancelled your booking.",
+    ),
+    "NO_SEATS_AFTER_LATE_PAYMENT": (
+        "Votre paiement est arrivé après l'expiration de votre option "
+        "et il ne restait plus de place.",
+        "Your payment arrived after your hold had expired and no seats were left.",
+    ),
+}
+
+#: A reservation cancelled for NO_SEATS_AFTER_LATE_PAYMENT was never confirmed: its
+#: provider never heard of it, so it gets no cancellation notice (see ``service``).
+PROVIDER_CANCELLATION_REASONS: dict[str, str] = {
+    "VISITOR": "Le visiteur a annulé sa réservation.",
+    "PROVIDER": "Vous avez annulé cette réservation.",
+    "OFFICE": "L'office de tourisme a annulé cette réservation.",
+}
+
+
+def _cancellation_rows(
+    event: v1.ReservationCancelled, facts: ReservationFacts | None, locale: Locale
+) -> list[tuple[str, str | list[str]]]:
+    rows: list[tuple[str, str | list[str]]] = []
+    if facts and facts.title:
+        rows.append((label("activity", locale), _title(facts.title, locale)))
+    if facts and facts.slot_start:
+        rows.append((label("date", locale), format_slot(facts.slot_start, facts.timezone, locale)))
+    rows.append((label("reservation", locale), str(event.reservation_id)))
+    rows.append((label("refund", locale), format_money(event.refund_cents, event.currency, locale)))
+    return rows
+
+
+def visitor_cancellation(
+    event: v1.ReservationCancelled, facts: ReservationFacts | None
+) -> RenderedMail:
+    locale: Locale = event.visitor.locale
+    fr = locale == "fr"
+    refund = format_money(event.refund_cents, event.currency, locale)
+    if event.refund_cents > 0:
+        refund_text = (
+            f"Un remboursement de {refund} sera versé sur le moyen de paiement utilisé."
+            if fr
+            else f"A refund of {refund} will be paid back to the payment method you used."
+        )
+    else:
+        refund_text = (
+            "Aucun remboursement n'est prévu pour cette annulation."
+            if fr
+            else "No refund is due for this cancellation."
+        )
+    subject = "Réservation annulée" if fr else "Booking cancelled"
+    if facts and facts.title:
+        subject += f" : {_title(facts.title, locale)}" if fr else f": {_title(facts.title, locale)}"
+    reason_fr, reason_en = VISITOR_CANCELLATION_REASONS[event.reason]
+    doc = Document(
+        locale,
+        subject,
+        [
+            Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
+            Paragraph(reason_fr if fr else reason_en),
+            Details(_cancellation_rows(event, facts, locale)),
+            Paragraph(refund_text),
+        ],
+    )
+    return doc.render()
+
+
+def provider_cancellation_notice(
+    event: v1.ReservationCancelled, facts: ReservationFacts | None
+) -> RenderedMail:
+    locale = PROVIDER_LOCALE
+    subject = "Réservation annulée"
+    if facts and facts.title:
+        subject += f" : {_title(facts.title, locale)}"
+    if facts and facts.slot_start:
+        subject += f", {format_slot(facts.slot_start, facts.timezone, locale)}"
+    refund = format_money(event.refund_cents, event.currency, locale)
+    doc = Document(
+        locale,
+        subject,
+        [
+            Paragraph("Bonjour,"),
+            Paragraph(PROVIDER_CANCELLATION_REASONS[event.reason]),
+            Details(
+                [
+                    *_cancellation_rows(event, facts, locale),
+                    (label("visitor", locale), event.visitor.name),
+                ]
+            ),
+            Paragraph(
+                f"Le visiteur est remboursé de {refund}."
+                if event.refund_cents > 0
+                else "Le visiteur n'est pas remboursé."
+            ),
+        ],
+    )
+    return doc.render()
+
+
+# --- the message on the wire ------------------------------------------------------------
+
+
+def build_message(
+    *,
+    mail_id: uuid.UUID,
+    sender: Address,
+    recipient: Address,
+    rendered: RenderedMail,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML preferred.
+
+    ``Message-ID`` derives from the outgoing mail's id, so the same mail always carries
+    the same id. The headers come from checked ``Address`` objects and a one-line
+    subject; the email package refuses CR/LF in any header value besides.
+    """
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = one_line(rendered.subject)
+    message["Date"] = email.utils.format_datetime(date or utcnow())
+    message["Message-ID"] = f"<{mail_id}@{sender.domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    # After add_alternative, which moves every Content-* header into the first part.
+    message["Content-Language"] = rendered.locale
+    return message

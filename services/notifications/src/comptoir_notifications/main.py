@@ -1,0 +1,33 @@
+"""The notifications service process (port 8004)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from comptoir_common.service import ServiceSpec, create_service_app
+from comptoir_notifications.api import router
+from comptoir_notifications.consumers import build_consumers
+from comptoir_notifications.sender import mail_sender
+from comptoir_notifications.settings import NotificationsSettings
+
+__all__ = ["NotificationsSettings", "app", "settings"]
+
+settings = NotificationsSettings()
+
+app = create_service_app(
+    ServiceSpec(
+        name="notifications",
+        title="Comptoir notifications",
+        description=(
+            "E-mails about reservations: the visitor's confirmation and cancellation in "
+            "their language, the provider's booking and cancellation notices. Each goes "
+            "out at most once."
+        ),
+        version="1.0.0",
+        settings=settings,
+        migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
+        routers=[router],
+        consumers=build_consumers(settings),
+        background=[mail_sender],
+    )
+)

@@ -1,0 +1,146 @@
+"""Notifications tables: catalog projections, reservation facts and outgoing mail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from comptoir_common.db import Timestamp, utcnow
+from comptoir_common.inbox import InboxMessage
+from comptoir_common.outbox import OutboxMessage
+
+
+class Provider(SQLModel, table=True):
+    """Projection of ``catalog.provider-updated.v1``: where a provider's notices go."""
+
+    id: uuid.UUID = Field(primary_key=True)
+    territory_id: uuid.UUID = Field(index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    version: int
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Activity(SQLModel, table=True):
+    """Projection of ``catalog.activity-updated.v1``: what mails say about an activity."""
+
+    id: uuid.UUID = Field(primary_key=True)
+    provider_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID = Field(index=True)
+    title: dict[str, str] = Field(sa_column=Column(JSONB, nullable=False))
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    meeting_point: str | None = Field(default=None, max_length=500)
+    version: int
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class Reservation(SQLModel, table=True):
+    """Facts of a reservation from booking's events, for the mails that follow it.
+
+    A cancellation event does not repeat the activity and slot: they come from here.
+    """
+
+    id: uuid.UUID = Field(primary_key=True)
+    activity_id: uuid.UUID
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID = Field(index=True)
+    slot_start: datetime | None = Field(default=None, sa_type=Timestamp())
+    activity_title: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
+    confirmed_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    cancelled_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class RecipientKind(StrEnum):
+    VISITOR = "visitor"
+    PROVIDER = "provider"
+
+
+class MailStatus(StrEnum):
+    #: Recorded, waiting for the sender (or for a retry after a temporary SMTP error).
+    PENDING = "PENDING"
+    #: Claimed by a sender, which is talking to the SMTP server.
+    SENDING = "SENDING"
+    #: The SMTP server accepted it.
+    SENT = "SENT"
+    #: Not sent and never will be (refused, too many temporary errors, no address).
+    FAILED = "FAILED"
+    #: Maybe sent, maybe not (connection lost during DATA, or the sender stopped while
+    #: SENDING). Never retried: a mail goes out at most once.
+    UNKNOWN = "UNKNOWN"
+
+
+EMAIL = "email"
+
+
+class OutgoingMail(SQLModel, table=True):
+    """One message to one recipient about one event, sent at most once.
+
+    The unique (event, recipient, channel) constraint makes recording it idempotent;
+    the status only moves PENDING -> SENDING -> SENT | FAILED | UNKNOWN (or back to
+    PENDING after a temporary SMTP error that happened before the message was
+    transferred).
+    """
+
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (
+        UniqueConstraint(
+            "event_id", "recipient_kind", "channel", name="uq_outgoing_mail_event_recipient"
+        ),
+        Index(
+            "ix_outgoing_mail_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        Index(
+            "ix_outgoing_mail_sending",
+            "sending_started_at",
+            postgresql_where=text("status = 'SENDING'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    event_id: uuid.UUID
+    event_type: str = Field(sa_column=Column(String(200), nullable=False))
+    recipient_kind: str = Field(sa_column=Column(String(16), nullable=False))
+    channel: str = Field(default=EMAIL, sa_column=Column(String(16), nullable=False))
+    reservation_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID = Field(index=True)
+    provider_id: uuid.UUID
+    locale: str = Field(max_length=8)
+    #: Unknown until the provider's address is (a provider notice may be recorded
+    #: before its ``catalog.provider-updated.v1`` arrives).
+    to_name: str | None = Field(default=None, sa_column=Column(Text))
+    to_address: str | None = Field(default=None, max_length=320)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=MailStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    #: W3C trace context of the handler that recorded it: the send joins that trace.
+    trace_headers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    sending_started_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    sent_at: datetime | None = Field(default=None, sa_type=Timestamp())
+
+
+__all__ = [
+    "Activity",
+    "InboxMessage",
+    "MailStatus",
+    "OutboxMessage",
+    "OutgoingMail",
+    "Provider",
+    "RecipientKind",
+    "Reservation",
+]
