@@ -48,7 +48,7 @@ test-unit: bootstrap ## Unit tests only (no infrastructure needed)
 
 lint: bootstrap ## ruff and mypy
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy libs/common/src
+	@$(VENV)/bin/mypy libs/common/src services/*/src ops/src
 
 lock: ## Re-pin requirements.txt from requirements.in
 	@uv pip compile -q requirements.in -o requirements.txt

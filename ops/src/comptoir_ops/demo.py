@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -339,9 +340,9 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
                 slot_count += 1
             entry["activities"].append({"id": created["id"], "title": activity.title_en})
             progress(f"  {activity.title_fr} ({activity.commune})")
+        onboarding_url = f"/v1/providers/{provider['id']}/onboarding"
         onboarding = _retry_until_found(
-            lambda pid=provider["id"]: payments.post(f"/v1/providers/{pid}/onboarding"),
-            f"onboarding of {name}",
+            partial(payments.post, onboarding_url), f"onboarding of {name}"
         ).json()
         # With stripe-mock nobody completes the hosted onboarding: send the signed
         # account.updated event Stripe would send once the provider has finished it.

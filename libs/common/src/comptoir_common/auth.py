@@ -136,7 +136,7 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
-            issuer = unverified.get("iss")
+            issuer = str(unverified.get("iss", ""))
             key = self.keys.get(issuer)
             if key is None:
                 raise jwt.InvalidIssuerError("unknown issuer")

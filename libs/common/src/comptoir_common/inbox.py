@@ -148,7 +148,7 @@ class Consumers:
                         insert(InboxMessage)
                         .values(event_id=envelope.event_id, event_type=envelope.type)
                         .on_conflict_do_nothing()
-                        .returning(InboxMessage.event_id)  # type: ignore[arg-type]
+                        .returning(InboxMessage.event_id)  # type: ignore[call-overload]
                     )
                     if claimed is None:
                         log.info(

@@ -28,6 +28,7 @@ from comptoir_common.auth import Principal
 from comptoir_common.events import v1
 from comptoir_common.outbox import add_event
 from comptoir_common.problems import Problem, not_found
+from comptoir_common.projections import upsert_newer
 from comptoir_common.telemetry import current_trace_carrier
 
 SERVICE = "booking"
@@ -270,11 +271,11 @@ async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -
         # Money arrived after the hold ended: keep the booking if the hold merely ran
         # out and the seats are still free, otherwise give every cent back.
         # Never money taken without a seat.
-        counts = None
+        revived: SeatCounts | None = None
         if late_payment_revives(r.status, r.status_reason):
-            counts = await take_seats(session, r.slot_id, r.seats, confirmed=True)
-        if counts is not None:
-            await _confirm(session, r, counts)
+            revived = await take_seats(session, r.slot_id, r.seats, confirmed=True)
+        if revived is not None:
+            await _confirm(session, r, revived)
             return
         r.status_reason = "NO_SEATS_AFTER_LATE_PAYMENT"
         r.updated_at = _now()
@@ -304,41 +305,43 @@ async def payment_failed(session: AsyncSession, event: v1.PaymentFailed) -> None
 
 
 async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> None:
-    current = await session.get(Activity, event.activity_id, with_for_update=True)
-    values = {
-        "provider_id": event.provider_id,
-        "territory_id": event.territory_id,
-        "version": event.version,
-        "title": event.title.model_dump(),
-        "currency": event.currency,
-        "timezone": event.timezone,
-        "units": [u.model_dump() for u in event.units],
-    }
-    if current is None:
-        session.add(Activity(id=event.activity_id, **values))
-    elif event.version > current.version:
-        for key, value in values.items():
-            setattr(current, key, value)
+    await upsert_newer(
+        session,
+        Activity,
+        {
+            "id": event.activity_id,
+            "provider_id": event.provider_id,
+            "territory_id": event.territory_id,
+            "version": event.version,
+            "title": event.title.model_dump(),
+            "currency": event.currency,
+            "timezone": event.timezone,
+            "units": [u.model_dump() for u in event.units],
+        },
+    )
 
 
 async def apply_slot(session: AsyncSession, event: v1.SlotUpdated) -> None:
-    current = await session.get(Slot, event.slot_id, with_for_update=True)
-    values = {
-        "activity_id": event.activity_id,
-        "provider_id": event.provider_id,
-        "territory_id": event.territory_id,
-        "version": event.version,
-        "start": event.start,
-        "duration_minutes": event.duration_minutes,
-        "capacity": event.capacity,
-        "status": event.status,
-    }
-    if current is None:
-        session.add(Slot(id=event.slot_id, **values))
-    elif event.version > current.version:
-        for key, value in values.items():
-            setattr(current, key, value)
-        current.capacity_lowered = current.held + current.confirmed > current.capacity
+    """Catalog owns capacity and start; booking owns the seats held and confirmed. A
+    capacity lowered below the seats already taken closes the slot to new sales."""
+    await upsert_newer(
+        session,
+        Slot,
+        {
+            "id": event.slot_id,
+            "activity_id": event.activity_id,
+            "provider_id": event.provider_id,
+            "territory_id": event.territory_id,
+            "version": event.version,
+            "start": event.start,
+            "duration_minutes": event.duration_minutes,
+            "capacity": event.capacity,
+            "status": event.status,
+        },
+        also_set={
+            "capacity_lowered": lambda excluded: (Slot.held + Slot.confirmed) > excluded.capacity,
+        },
+    )
 
 
 # --- queries ---------------------------------------------------------------------------

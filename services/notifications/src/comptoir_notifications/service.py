@@ -19,6 +19,7 @@ from comptoir_common.auth import Principal
 from comptoir_common.db import utcnow
 from comptoir_common.events import Envelope, v1
 from comptoir_common.problems import not_found
+from comptoir_common.projections import upsert_newer
 from comptoir_common.telemetry import current_trace_carrier
 from comptoir_notifications import mails
 from comptoir_notifications.mails import ActivityFacts, RenderedMail, ReservationFacts
@@ -43,55 +44,35 @@ SERVICE = "notifications"
 
 async def apply_provider(session: AsyncSession, event: v1.ProviderUpdated) -> None:
     """Keep the provider's address; an older or repeated version changes nothing."""
-    stmt = insert(Provider).values(
-        id=event.provider_id,
-        territory_id=event.territory_id,
-        name=event.name,
-        email=str(event.email),
-        version=event.version,
-        updated_at=utcnow(),
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                k: stmt.excluded[k]
-                for k in ("territory_id", "name", "email", "version", "updated_at")
-            },
-            where=Provider.version < stmt.excluded.version,  # type: ignore[arg-type,operator]
-        )
+    await upsert_newer(
+        session,
+        Provider,
+        {
+            "id": event.provider_id,
+            "territory_id": event.territory_id,
+            "name": event.name,
+            "email": str(event.email),
+            "version": event.version,
+            "updated_at": utcnow(),
+        },
     )
 
 
 async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> None:
     """Keep what mails say about an activity; an older version changes nothing."""
-    stmt = insert(Activity).values(
-        id=event.activity_id,
-        provider_id=event.provider_id,
-        territory_id=event.territory_id,
-        title=event.title.model_dump(),
-        timezone=event.timezone,
-        meeting_point=event.meeting_point,
-        version=event.version,
-        updated_at=utcnow(),
-    )
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                k: stmt.excluded[k]
-                for k in (
-                    "provider_id",
-                    "territory_id",
-                    "title",
-                    "timezone",
-                    "meeting_point",
-                    "version",
-                    "updated_at",
-                )
-            },
-            where=Activity.version < stmt.excluded.version,  # type: ignore[arg-type,operator]
-        )
+    await upsert_newer(
+        session,
+        Activity,
+        {
+            "id": event.activity_id,
+            "provider_id": event.provider_id,
+            "territory_id": event.territory_id,
+            "title": event.title.model_dump(),
+            "timezone": event.timezone,
+            "meeting_point": event.meeting_point,
+            "version": event.version,
+            "updated_at": utcnow(),
+        },
     )
 
 

@@ -27,6 +27,7 @@ from comptoir_common.db import SessionFactory, utcnow
 from comptoir_common.events import v1
 from comptoir_common.outbox import add_event
 from comptoir_common.problems import Problem, not_found
+from comptoir_common.projections import upsert_newer
 from comptoir_common.telemetry import (
     ATTR_PROVIDER_ID,
     ATTR_RESERVATION_ID,
@@ -67,25 +68,18 @@ log = logging.getLogger("comptoir.payments")
 
 async def apply_territory(session: AsyncSession, event: v1.TerritoryUpdated) -> None:
     """Keep a territory's fee rate and currency; an older version never overwrites a newer."""
-    values = {
+    values: dict[str, Any] = {
         "id": event.territory_id,
         "currency": event.currency,
         "fee_rate_bps": event.fee_rate_bps,
         "version": event.version,
         "updated_at": utcnow(),
     }
-    stmt = insert(Territory).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-            where=Territory.version < stmt.excluded.version,  # type: ignore[arg-type]
-        )
-    )
+    await upsert_newer(session, Territory, values)
 
 
 async def apply_provider(session: AsyncSession, event: v1.ProviderUpdated) -> None:
-    values = {
+    values: dict[str, Any] = {
         "id": event.provider_id,
         "territory_id": event.territory_id,
         "name": event.name,
@@ -93,14 +87,7 @@ async def apply_provider(session: AsyncSession, event: v1.ProviderUpdated) -> No
         "version": event.version,
         "updated_at": utcnow(),
     }
-    stmt = insert(Provider).values(**values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-            where=Provider.version < stmt.excluded.version,  # type: ignore[arg-type]
-        )
-    )
+    await upsert_newer(session, Provider, values)
 
 
 # --- provider onboarding -----------------------------------------------------------------
