@@ -21,7 +21,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import trace
 from pydantic import ValidationError
-from sqlalchemy import Column, String
+from sqlalchemy import Column, String, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -48,6 +48,14 @@ class InboxMessage(SQLModel, table=True):
     event_id: uuid.UUID = Field(primary_key=True)
     event_type: str = Field(sa_column=Column(String(200), nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+async def purge_handled(session: AsyncSession, older_than_days: int = 30) -> None:
+    """Forget event ids long past any redelivery (Kafka keeps messages 7 days by default)."""
+    await session.execute(
+        text("DELETE FROM inbox WHERE received_at < now() - make_interval(days => :d)"),
+        {"d": older_than_days},
+    )
 
 
 class MalformedEvent(ValueError):

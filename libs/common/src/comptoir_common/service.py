@@ -29,10 +29,10 @@ from comptoir_common.asyncapi import build_asyncapi, render_asyncapi_html
 from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenVerifier
 from comptoir_common.db import SessionFactory, make_engine, make_session_factory
 from comptoir_common.events.envelope import EventPayload
-from comptoir_common.inbox import Consumers
+from comptoir_common.inbox import Consumers, purge_handled
 from comptoir_common.logs import setup_logging
 from comptoir_common.migrations import upgrade_to_head
-from comptoir_common.outbox import OutboxRelay
+from comptoir_common.outbox import OutboxRelay, purge_published
 from comptoir_common.problems import install_problem_handlers
 from comptoir_common.settings import ServiceSettings
 from comptoir_common.telemetry import instrument_libraries, setup_tracing, shutdown_tracing
@@ -115,6 +115,15 @@ async def _supervise(name: str, loop: BackgroundLoop, runtime: Runtime) -> None:
             await asyncio.sleep(1.0)
 
 
+async def housekeeping(runtime: Runtime) -> None:
+    """Hourly: drop outbox rows long published and inbox ids long past redelivery."""
+    while True:
+        async with runtime.sessions() as session, session.begin():
+            await purge_published(session)
+            await purge_handled(session)
+        await asyncio.sleep(3600)
+
+
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
     setup_logging(settings.service_name, settings.log_level)
@@ -149,7 +158,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         runtime.tasks.append(
             asyncio.create_task(_supervise("outbox-relay", lambda _: relay.run(), runtime))
         )
-        for loop in spec.background:
+        for loop in (housekeeping, *spec.background):
             runtime.tasks.append(asyncio.create_task(_supervise(loop.__name__, loop, runtime)))
         log.info("service started", extra={"port": settings.port})
         try:
