@@ -1,29 +1,62 @@
-"""Booking HTTP routes."""
+"""Booking HTTP routes: parse, authorise, run one use case in one transaction, answer.
+
+Every POST honours ``Idempotency-Key`` with Stripe's semantics.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Response
+from opentelemetry import trace
+from pydantic import BaseModel
 
-from comptoir_booking import service
+from comptoir_booking import context, service
+from comptoir_booking.domain import Rules, sales_close_at
 from comptoir_booking.schemas import (
     Availability,
+    AvailabilityStatus,
+    Calendar,
+    CalendarSlot,
+    CancelIn,
+    RebookIn,
     ReservationCreated,
     ReservationIn,
     ReservationPublic,
+    SlotCancellationOut,
+    WaitlistEntryOut,
+    WaitlistIn,
+    WaitlistJoined,
 )
-from comptoir_booking.store import Reservation, Slot
-from comptoir_common.auth import CurrentPrincipal, StaffPrincipal, TokenIssuer
+from comptoir_booking.store import Activity, Reservation, Slot, WaitlistEntry
+from comptoir_common.auth import CurrentPrincipal, Principal, StaffPrincipal
 from comptoir_common.events.v1 import Visitor
 from comptoir_common.idempotency import run_idempotent
-from comptoir_common.problems import PROBLEM_RESPONSES
-from comptoir_common.service import RuntimeDep, SessionDep
+from comptoir_common.problems import PROBLEM_RESPONSES, Problem
+from comptoir_common.service import Runtime, RuntimeDep, SessionDep
 from comptoir_common.telemetry import ATTR_RESERVATION_ID, ATTR_SLOT_ID
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+async def _once(
+    runtime: Runtime,
+    scope: str,
+    key: str | None,
+    body: Any,
+    execute: Callable[[], Awaitable[tuple[int, BaseModel]]],
+) -> Response:
+    return await run_idempotent(
+        runtime.redis, scope=f"booking:{scope}", key=key, body=body, execute=execute
+    )
+
+
+def _who(principal: Principal | None) -> str:
+    return principal.subject if principal else "public"
 
 
 def public_view(r: Reservation) -> ReservationPublic:
@@ -41,7 +74,19 @@ def public_view(r: Reservation) -> ReservationPublic:
         created_at=r.created_at,
         status_reason=r.status_reason,
         visitor={"name": r.visitor_name, "email": r.visitor_email, "locale": r.visitor_locale},
+        cancellation_policy=r.cancellation_policy,  # type: ignore[arg-type]
+        refund_cents=r.refund_cents,
+        refund_status=r.refund_status,  # type: ignore[arg-type]
     )
+
+
+def _annotate(reservation: Reservation) -> None:
+    span = trace.get_current_span()
+    span.set_attribute(ATTR_RESERVATION_ID, str(reservation.id))
+    span.set_attribute(ATTR_SLOT_ID, str(reservation.slot_id))
+
+
+# --- reservations ----------------------------------------------------------------------
 
 
 @router.post(
@@ -53,17 +98,15 @@ def public_view(r: Reservation) -> ReservationPublic:
 )
 async def create_reservation(
     body: ReservationIn,
-    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Holds the seats until `expires_at` and answers a visitor token for this reservation.
-    Prices come from the activity, never from the request."""
-    settings = runtime.settings
-    issuer: TokenIssuer = runtime.extras["visitor_token_issuer"]
+    Prices and seats come from the activity, never from the request."""
+    ctx = context.current()
 
-    async def execute() -> tuple[int, ReservationCreated]:
+    async def execute() -> tuple[int, BaseModel]:
         hold = service.HoldRequest(
             slot_id=body.slot_id,
             units=[(u.id, u.quantity) for u in body.units],
@@ -71,36 +114,16 @@ async def create_reservation(
         )
         async with session.begin():
             reservation = await service.place_hold(
-                session,
-                hold,
-                timedelta(minutes=settings.hold_minutes),  # type: ignore[attr-defined]
+                session, hold, ctx.hold_for, guarded=ctx.seat_guard
             )
-        _annotate(request, reservation)
-        token = issuer.issue(
-            role="visitor",
-            subject=f"visitor:{reservation.id}",
-            territory_id=reservation.territory_id,
-            reservation_id=reservation.id,
-            ttl=timedelta(days=400),
-        )
+            slot = await session.get(Slot, reservation.slot_id)
+            assert slot is not None
+            token = service.visitor_token(reservation, slot)
+        _annotate(reservation)
         view = public_view(reservation)
         return 201, ReservationCreated(**view.model_dump(), visitor_token=token)
 
-    return await run_idempotent(
-        runtime.redis,
-        scope="booking:reservations",
-        key=idempotency_key,
-        body=body,
-        execute=execute,
-    )
-
-
-def _annotate(request: Request, reservation: Reservation) -> None:
-    from opentelemetry import trace
-
-    span = trace.get_current_span()
-    span.set_attribute(ATTR_RESERVATION_ID, str(reservation.id))
-    span.set_attribute(ATTR_SLOT_ID, str(reservation.slot_id))
+    return await _once(runtime, "reservations", idempotency_key, body, execute)
 
 
 @router.get(
@@ -134,23 +157,84 @@ async def list_reservations(
     return [public_view(r) for r in rows]
 
 
-def availability_of(slot: Slot) -> Availability:
-    remaining = max(0, slot.capacity - slot.held - slot.confirmed)
-    if slot.status != "OPEN" or slot.start <= datetime.now(UTC):
-        status = "CLOSED"
-    elif remaining == 0 or slot.capacity_lowered:
-        status = "SOLD_OUT"
-    elif remaining * 2 < slot.capacity:
-        status = "LIMITED"
-    else:
-        status = "AVAILABLE"
+@router.post(
+    "/reservations/{reservation_id}/cancel",
+    tags=["reservations"],
+    response_model=ReservationPublic,
+    summary="Cancel a reservation",
+)
+async def cancel_reservation(
+    reservation_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    body: Annotated[CancelIn | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """The visitor (with their token) cancels under the policy frozen in the reservation;
+    the provider or the office cancel with a full refund. A hold not yet paid is simply
+    released. Refunds are requested from payments; `refund_status` follows them."""
+    payload = body or CancelIn()
+
+    async def execute() -> tuple[int, BaseModel]:
+        async with session.begin():
+            r = await service.cancel_reservation(session, principal, reservation_id, payload.note)
+        return 200, public_view(r)
+
+    scope = f"cancel:{_who(principal)}:{reservation_id}"
+    return await _once(runtime, scope, idempotency_key, payload, execute)
+
+
+@router.post(
+    "/reservations/{reservation_id}/rebook",
+    tags=["reservations"],
+    response_model=ReservationPublic,
+    summary="Move a confirmed reservation to another slot of the same activity",
+)
+async def rebook_reservation(
+    reservation_id: uuid.UUID,
+    body: RebookIn,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Atomic: the seats are taken on the new slot and given back on the old one in one
+    transaction, or nothing changes. The price paid stays the same."""
+
+    async def execute() -> tuple[int, BaseModel]:
+        async with session.begin():
+            r = await service.rebook(session, principal, reservation_id, body.slot_id)
+        return 200, public_view(r)
+
+    scope = f"rebook:{_who(principal)}:{reservation_id}"
+    return await _once(runtime, scope, idempotency_key, body, execute)
+
+
+# --- slots -----------------------------------------------------------------------------
+
+
+def availability_status(slot: Slot, activity: Activity | None) -> AvailabilityStatus:
+    rules = Rules(cutoff_minutes=activity.cutoff_minutes) if activity else Rules()
+    remaining = 0 if slot.capacity_lowered else slot.capacity - slot.held - slot.confirmed
+    if slot.status != "OPEN" or datetime.now(UTC) >= sales_close_at(slot.start, rules):
+        return "CLOSED"
+    if remaining <= 0:
+        return "SOLD_OUT"
+    if remaining * 2 < slot.capacity:
+        return "LIMITED"
+    return "AVAILABLE"
+
+
+def availability_of(slot: Slot, activity: Activity | None) -> Availability:
+    remaining = 0 if slot.capacity_lowered else max(0, slot.capacity - slot.held - slot.confirmed)
     return Availability(
         slot_id=slot.id,
         capacity=slot.capacity,
         on_hold=slot.held,
         confirmed=slot.confirmed,
-        remaining=0 if slot.capacity_lowered else remaining,
-        status=status,  # type: ignore[arg-type]
+        remaining=remaining,
+        status=availability_status(slot, activity),
     )
 
 
@@ -161,7 +245,164 @@ def availability_of(slot: Slot) -> Availability:
     summary="Seats of a slot: capacity, on hold, confirmed, remaining (public)",
 )
 async def get_availability(slot_id: uuid.UUID, session: SessionDep) -> Availability:
-    return availability_of(await service.slot_counts(session, slot_id))
+    slot = await service.slot_counts(session, slot_id)
+    return availability_of(slot, await session.get(Activity, slot.activity_id))
 
 
-__all__ = ["router"]
+@router.get(
+    "/activities/{activity_id}/availability",
+    tags=["availability"],
+    response_model=Calendar,
+    response_model_by_alias=True,
+    summary="Availability of every slot of an activity over a date range (public)",
+)
+async def get_calendar(
+    activity_id: uuid.UUID,
+    session: SessionDep,
+    start_from: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+) -> Calendar:
+    """Defaults to the next 30 days; at most 366 days at once."""
+    start = _aware(start_from) or datetime.now(UTC)
+    end = _aware(until) or start + timedelta(days=30)
+    if end <= start or end - start > timedelta(days=366):
+        raise Problem(422, "`to` must come after `from`, at most 366 days later.", kind="bad-range")
+    activity, slots = await service.activity_calendar(session, activity_id, start, end)
+    return Calendar(
+        activity_id=activity.id,
+        start_from=start,
+        until=end,
+        slots=[
+            CalendarSlot(
+                **availability_of(s, activity).model_dump(),
+                start=s.start,
+                duration_minutes=s.duration_minutes,
+            )
+            for s in slots
+        ],
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@router.post(
+    "/slots/{slot_id}/cancel",
+    tags=["availability"],
+    response_model=SlotCancellationOut,
+    summary="Cancel a whole departure (weather...) with full refunds",
+)
+async def cancel_slot(
+    slot_id: uuid.UUID,
+    principal: StaffPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    body: Annotated[CancelIn | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """The provider or the office: every reservation on the slot is cancelled and
+    refunded in full, every visitor told; the waitlist is closed."""
+    payload = body or CancelIn()
+
+    async def execute() -> tuple[int, BaseModel]:
+        async with session.begin():
+            result = await service.cancel_slot(session, principal, slot_id, payload.note)
+        return 200, SlotCancellationOut(
+            slot_id=result.slot_id,
+            reservations_cancelled=result.reservations_cancelled,
+            holds_released=result.holds_released,
+            refunds_cents=result.refunds_cents,
+            waitlist_cancelled=result.waitlist_cancelled,
+        )
+
+    scope = f"cancel-slot:{principal.subject}:{slot_id}"
+    return await _once(runtime, scope, idempotency_key, payload, execute)
+
+
+# --- waitlist --------------------------------------------------------------------------
+
+
+async def _entry_out(session: SessionDep, entry: WaitlistEntry) -> WaitlistEntryOut:
+    return WaitlistEntryOut(
+        id=entry.id,
+        slot_id=entry.slot_id,
+        status=entry.status,  # type: ignore[arg-type]
+        position=await service.waitlist_position(session, entry),
+        seats=entry.seats,
+        reservation_id=entry.reservation_id,
+        created_at=entry.created_at,
+    )
+
+
+@router.post(
+    "/slots/{slot_id}/waitlist",
+    tags=["waitlist"],
+    status_code=201,
+    response_model=WaitlistJoined,
+    summary="Join the waitlist of a sold-out slot",
+)
+async def join_waitlist(
+    slot_id: uuid.UUID,
+    body: WaitlistIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """When seats free up, the first visitor in line gets a hold offered by e-mail for a
+    limited time; if they don't take it, the next one does."""
+
+    async def execute() -> tuple[int, BaseModel]:
+        async with session.begin():
+            entry, position = await service.join_waitlist(
+                session,
+                slot_id,
+                [(u.id, u.quantity) for u in body.units],
+                Visitor(**body.visitor.model_dump()),
+            )
+            slot = await session.get(Slot, slot_id)
+            assert slot is not None
+            token = service.waitlist_token(entry, slot)
+        out = WaitlistEntryOut(
+            id=entry.id,
+            slot_id=entry.slot_id,
+            status="WAITING",
+            position=position,
+            seats=entry.seats,
+            reservation_id=None,
+            created_at=entry.created_at,
+        )
+        return 201, WaitlistJoined(**out.model_dump(), visitor_token=token)
+
+    return await _once(runtime, f"waitlist:{slot_id}", idempotency_key, body, execute)
+
+
+@router.get(
+    "/waitlist/{entry_id}",
+    tags=["waitlist"],
+    response_model=WaitlistEntryOut,
+    summary="A place on a waitlist: its position, or the hold offered",
+)
+async def get_waitlist_entry(
+    entry_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> WaitlistEntryOut:
+    async with session.begin():
+        entry = await service.visible_entry(session, principal, entry_id)
+        return await _entry_out(session, entry)
+
+
+@router.delete(
+    "/waitlist/{entry_id}",
+    tags=["waitlist"],
+    response_model=WaitlistEntryOut,
+    summary="Leave a waitlist",
+)
+async def leave_waitlist(
+    entry_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> WaitlistEntryOut:
+    async with session.begin():
+        entry = await service.visible_entry(session, principal, entry_id)
+        await service.leave_waitlist(session, entry)
+        return await _entry_out(session, entry)

@@ -33,3 +33,10 @@ async def on_payment_failed(
     session: AsyncSession, envelope: Envelope, event: v1.PaymentFailed
 ) -> None:
     await service.payment_failed(session, event)
+
+
+@consumers.on(v1.RefundUpdated)
+async def on_refund_updated(
+    session: AsyncSession, envelope: Envelope, event: v1.RefundUpdated
+) -> None:
+    await service.refund_updated(session, event)

@@ -1,8 +1,13 @@
-"""Pure booking rules: the reservation state machine and price computation. No I/O."""
+"""Pure booking rules: the reservation state machine, prices, seats, cancellation policy.
+
+No I/O here: ``service.py`` applies these rules inside its transactions.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +33,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REDEEMED: frozenset(),
 }
 
+#: Seat-holding states: their seats count on the slot.
+ACTIVE = frozenset({Status.ON_HOLD, Status.CONFIRMED, Status.REDEEMED})
+
 
 class IllegalTransition(Problem):
     def __init__(self, current: Status, target: Status) -> None:
@@ -49,9 +57,36 @@ def check_transition(current: Status | str, target: Status) -> Status:
 
 def late_payment_revives(current: Status | str, reason: str | None) -> bool:
     """A payment that lands after its hold ended confirms it only if the hold expired or
-    an earlier payment attempt failed; a hold the visitor cancelled is refunded instead."""
+    an earlier payment attempt failed; a hold someone cancelled is refunded instead."""
     current = Status(current)
     return current == Status.EXPIRED or (current == Status.CANCELLED and reason == "PAYMENT_FAILED")
+
+
+# --- what a payment outcome does to a reservation --------------------------------------
+
+
+class Outcome(StrEnum):
+    CONFIRM = "CONFIRM"  # ON_HOLD -> CONFIRMED, held seats become confirmed
+    REVIVE = "REVIVE"  # ended hold paid late: confirm if the seats can be taken again
+    REFUND = "REFUND"  # paid, but there is nothing left to sell: give the money back
+    RELEASE = "RELEASE"  # ON_HOLD -> CANCELLED, held seats go back
+    NOTHING = "NOTHING"  # already applied, or too late to matter
+
+
+def on_payment_succeeded(status: Status | str, reason: str | None) -> Outcome:
+    status = Status(status)
+    if status == Status.ON_HOLD:
+        return Outcome.CONFIRM
+    if status in (Status.EXPIRED, Status.CANCELLED):
+        return Outcome.REVIVE if late_payment_revives(status, reason) else Outcome.REFUND
+    return Outcome.NOTHING
+
+
+def on_payment_failed(status: Status | str) -> Outcome:
+    return Outcome.RELEASE if Status(status) == Status.ON_HOLD else Outcome.NOTHING
+
+
+# --- units, seats, prices --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -59,40 +94,106 @@ class PricedLine:
     id: str
     quantity: int
     unit_price_cents: int
+    seats_each: int = 1
 
     @property
     def amount_cents(self) -> int:
         return self.quantity * self.unit_price_cents
 
+    @property
+    def seats(self) -> int:
+        return self.quantity * self.seats_each
+
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "quantity": self.quantity, "unit_price_cents": self.unit_price_cents}
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What an activity allows per reservation."""
+
+    min_units: int = 1
+    max_units: int = 20
+    cutoff_minutes: int = 0
+
+
 def price_lines(
-    requested: list[tuple[str, int]], catalogue_units: list[dict[str, Any]]
+    requested: list[tuple[str, int]],
+    catalogue_units: list[dict[str, Any]],
+    rules: Rules = Rules(),
 ) -> list[PricedLine]:
     """Price what the visitor asked for from the activity's own units; never from the client."""
-    prices = {u["id"]: int(u["price_cents"]) for u in catalogue_units}
+    units = {u["id"]: u for u in catalogue_units}
     seen: set[str] = set()
     lines = []
     for unit_id, quantity in requested:
-        if unit_id not in prices:
+        if unit_id not in units:
             raise Problem(
                 422,
                 f"This activity has no ticket unit {unit_id!r}; "
-                f"it offers: {', '.join(sorted(prices))}.",
+                f"it offers: {', '.join(sorted(units))}.",
                 kind="unknown-unit",
             )
         if unit_id in seen:
             raise Problem(422, f"Ticket unit {unit_id!r} is listed twice.", kind="duplicate-unit")
         seen.add(unit_id)
-        lines.append(PricedLine(unit_id, quantity, prices[unit_id]))
+        unit = units[unit_id]
+        lines.append(
+            PricedLine(unit_id, quantity, int(unit["price_cents"]), int(unit.get("seats", 1)))
+        )
+    count = sum(line.quantity for line in lines)
+    if not rules.min_units <= count <= rules.max_units:
+        raise Problem(
+            422,
+            f"This activity takes {rules.min_units} to {rules.max_units} tickets per "
+            f"reservation; {count} requested.",
+            kind="unit-count",
+            min_units=rules.min_units,
+            max_units=rules.max_units,
+        )
+    if seats_of(lines) == 0:
+        raise Problem(422, "A reservation must take at least one seat.", kind="no-seats")
     return lines
 
 
-def seats_of(lines: list[PricedLine]) -> int:
-    return sum(line.quantity for line in lines)
+def seats_of(lines: Iterable[PricedLine]) -> int:
+    return sum(line.seats for line in lines)
 
 
-def total_of(lines: list[PricedLine]) -> int:
+def total_of(lines: Iterable[PricedLine]) -> int:
     return sum(line.amount_cents for line in lines)
+
+
+def seats_of_units(units: list[dict[str, Any]], catalogue_units: list[dict[str, Any]]) -> int:
+    """Seats taken by stored reservation lines (units unknown now count one seat each)."""
+    seats = {u["id"]: int(u.get("seats", 1)) for u in catalogue_units}
+    return sum(int(u["quantity"]) * seats.get(u["id"], 1) for u in units)
+
+
+def sales_close_at(start: datetime, rules: Rules) -> datetime:
+    return start - timedelta(minutes=rules.cutoff_minutes)
+
+
+# --- cancellation policy ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refund:
+    percent: int
+    cents: int
+
+
+def refund_under_policy(
+    policy: list[dict[str, int]], total_cents: int, start: datetime, now: datetime
+) -> Refund:
+    """The share of ``total_cents`` given back when the visitor cancels at ``now``.
+
+    Tiers read "cancelled at least ``hours_before`` hours before the start gives
+    ``refund_percent`` back"; the most generous tier that applies wins; none: nothing.
+    """
+    hours_left = (start - now).total_seconds() / 3600
+    percent = max(
+        (int(t["refund_percent"]) for t in policy if hours_left >= int(t["hours_before"])),
+        default=0,
+    )
+    return Refund(percent, (total_cents * percent + 50) // 100)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
 
-from comptoir_booking import service
+from comptoir_booking import context, service
 from comptoir_booking.api import router
 from comptoir_booking.consumers import consumers
+from comptoir_booking.context import BookingContext
 from comptoir_common.auth import VISITOR_ISSUER, TokenIssuer
 from comptoir_common.events import v1
 from comptoir_common.service import Runtime, ServiceSpec, create_service_app
@@ -21,8 +23,12 @@ class BookingSettings(ServiceSettings):
     port: int = 8002
     #: How long a hold keeps its seats before they go back on sale.
     hold_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    #: How long a waitlisted visitor has to pay for the seats offered to them.
+    waitlist_offer_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
     #: How often expired holds are looked for.
     expiry_interval_seconds: float = 1.0
+    #: The one-statement seat check. Off only in tests that prove the checks can fail.
+    seat_guard: bool = True
     #: Private key (PEM text or file) that signs visitor tokens.
     auth_visitor_private_key: str = Field(default_factory=lambda: dev_key_path("visitor.pem"))
 
@@ -30,6 +36,8 @@ class BookingSettings(ServiceSettings):
         found = super().development_defaults_in_use()
         if self.auth_visitor_private_key.startswith(str(project_home() / ".local" / "keys")):
             found.append("COMPTOIR_AUTH_VISITOR_PRIVATE_KEY (development key file)")
+        if not self.seat_guard:
+            found.append("COMPTOIR_SEAT_GUARD (must stay on: without it seats can be oversold)")
         return found
 
 
@@ -37,8 +45,13 @@ settings = BookingSettings()
 
 
 async def on_start(runtime: Runtime) -> None:
-    runtime.extras["visitor_token_issuer"] = TokenIssuer(
-        settings.auth_visitor_private_key, VISITOR_ISSUER
+    context.configure(
+        BookingContext(
+            visitor_tokens=TokenIssuer(settings.auth_visitor_private_key, VISITOR_ISSUER),
+            hold_for=timedelta(minutes=settings.hold_minutes),
+            offer_for=timedelta(minutes=settings.waitlist_offer_minutes),
+            seat_guard=settings.seat_guard,
+        )
     )
 
 
@@ -69,6 +82,9 @@ app = create_service_app(
             v1.HoldReleased,
             v1.ReservationConfirmed,
             v1.ReservationCancelled,
+            v1.ReservationRebooked,
+            v1.SlotCancelled,
+            v1.WaitlistOfferMade,
             v1.SlotAvailabilityChanged,
         ],
         background=[expire_holds],

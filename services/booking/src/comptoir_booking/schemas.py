@@ -47,6 +47,11 @@ class UnitLineOut(BaseModel):
     unit_price_cents: int
 
 
+class RefundTierOut(BaseModel):
+    hours_before: int
+    refund_percent: int
+
+
 class ReservationPublic(BaseModel):
     id: uuid.UUID
     status: str
@@ -61,10 +66,19 @@ class ReservationPublic(BaseModel):
     created_at: datetime
     status_reason: str | None = None
     visitor: dict[str, str]
+    cancellation_policy: list[RefundTierOut] = Field(
+        description="Frozen when the reservation was made: cancelled at least hours_before "
+        "the start, refund_percent of the price comes back; otherwise nothing."
+    )
+    refund_cents: int | None = None
+    refund_status: Literal["PENDING", "SUCCEEDED", "FAILED"] | None = None
 
 
 class ReservationCreated(ReservationPublic):
     visitor_token: str = Field(description="Bearer token that opens this reservation only")
+
+
+AvailabilityStatus = Literal["AVAILABLE", "LIMITED", "SOLD_OUT", "CLOSED"]
 
 
 class Availability(BaseModel):
@@ -73,4 +87,60 @@ class Availability(BaseModel):
     on_hold: int
     confirmed: int
     remaining: int
-    status: Literal["AVAILABLE", "LIMITED", "SOLD_OUT", "CLOSED"]
+    status: AvailabilityStatus = Field(
+        description="AVAILABLE; LIMITED under half the seats left; SOLD_OUT; CLOSED when "
+        "the slot is closed, cancelled or past its booking cutoff"
+    )
+
+
+class CalendarSlot(Availability):
+    start: datetime
+    duration_minutes: int
+
+
+class Calendar(BaseModel):
+    activity_id: uuid.UUID
+    start_from: datetime = Field(serialization_alias="from")
+    until: datetime = Field(serialization_alias="to")
+    slots: list[CalendarSlot]
+
+
+Note = Annotated[str, Field(max_length=500)]
+
+
+class CancelIn(Strict):
+    note: Note | None = Field(default=None, description="Shown to the visitor")
+
+
+class SlotCancellationOut(BaseModel):
+    slot_id: uuid.UUID
+    status: Literal["CANCELLED"] = "CANCELLED"
+    reservations_cancelled: int
+    holds_released: int
+    refunds_cents: int
+    waitlist_cancelled: int
+
+
+class RebookIn(Strict):
+    slot_id: uuid.UUID
+
+
+class WaitlistIn(Strict):
+    units: list[UnitQuantity] = Field(min_length=1, max_length=8)
+    visitor: VisitorIn
+
+
+class WaitlistEntryOut(BaseModel):
+    id: uuid.UUID
+    slot_id: uuid.UUID
+    status: Literal["WAITING", "OFFERED", "BOOKED", "LAPSED", "LEFT", "CANCELLED"]
+    position: int = Field(description="1 is next in line; 0 once no longer waiting")
+    seats: int
+    reservation_id: uuid.UUID | None = Field(
+        description="The hold offered to this visitor, once seats freed up"
+    )
+    created_at: datetime
+
+
+class WaitlistJoined(WaitlistEntryOut):
+    visitor_token: str = Field(description="Opens this place on the waitlist only")

@@ -2,7 +2,10 @@
 
 Seats are counted on the slot row and changed only by guarded ``UPDATE`` statements
 (``held + confirmed + n <= capacity``), so concurrent requests, in one process or many,
-can never take more seats than the slot has.
+can never take more seats than the slot has. A reservation row is locked before its
+status changes, and the state machine in ``domain.py`` says which changes are legal, so a
+hold is released once and only once, whoever gets there first (the expiry loop of any
+process, a payment failure, the visitor).
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from comptoir_booking import context
 from comptoir_booking.domain import (
+    Outcome,
+    PricedLine,
+    Rules,
     Status,
     check_transition,
-    late_payment_revives,
+    on_payment_failed,
+    on_payment_succeeded,
     price_lines,
+    refund_under_policy,
+    sales_close_at,
     seats_of,
     total_of,
 )
-from comptoir_booking.store import Activity, Reservation, Slot
+from comptoir_booking.store import Activity, Reservation, Slot, WaitlistEntry
 from comptoir_common.auth import Principal
 from comptoir_common.events import v1
 from comptoir_common.outbox import add_event
@@ -57,14 +67,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def rules_of(activity: Activity) -> Rules:
+    return Rules(activity.min_units, activity.max_units, activity.cutoff_minutes)
+
+
 # --- seats -----------------------------------------------------------------------------
 
 
 async def take_seats(
-    session: AsyncSession, slot_id: uuid.UUID, seats: int, *, confirmed: bool = False
+    session: AsyncSession,
+    slot_id: uuid.UUID,
+    seats: int,
+    *,
+    confirmed: bool = False,
+    guarded: bool = True,
 ) -> SeatCounts | None:
-    """Hold (or directly confirm) ``seats`` if they are free; None when they are not."""
+    """Hold (or directly confirm) ``seats`` if they are free; None when they are not.
+
+    The check and the increment are one statement, so two requests can never both take
+    the last seat. ``guarded=False`` exists only to prove, in tests, that the checks do
+    catch the classic read-then-write race; production refuses it.
+    """
     column = "confirmed" if confirmed else "held"
+    if not guarded:
+        return await _take_seats_unguarded(session, slot_id, seats, column)
     row = (
         await session.execute(
             text(
@@ -78,6 +104,32 @@ async def take_seats(
         )
     ).first()
     return SeatCounts(*row) if row else None
+
+
+async def _take_seats_unguarded(
+    session: AsyncSession, slot_id: uuid.UUID, seats: int, column: str
+) -> SeatCounts | None:
+    """Read, check in Python, write the new total: loses updates under concurrency."""
+    row = (
+        await session.execute(
+            text("SELECT capacity, held, confirmed FROM slot WHERE id = :id AND status = 'OPEN'"),
+            {"id": slot_id},
+        )
+    ).first()
+    if row is None or row.held + row.confirmed + seats > row.capacity:
+        return None
+    new_total = getattr(row, column) + seats
+    updated = (
+        await session.execute(
+            text(
+                f"UPDATE slot SET {column} = :total, "  # noqa: S608 - fixed column names
+                "availability_version = availability_version + 1 WHERE id = :id "
+                "RETURNING capacity, held, confirmed, availability_version"
+            ),
+            {"total": new_total, "id": slot_id},
+        )
+    ).one()
+    return SeatCounts(*updated)
 
 
 async def move_seats(
@@ -110,23 +162,37 @@ def _availability_event(slot: Slot, counts: SeatCounts) -> v1.SlotAvailabilityCh
     )
 
 
+def _check_on_sale(slot: Slot, activity: Activity) -> None:
+    if slot.status != "OPEN":
+        raise Problem(409, "This slot is closed for booking.", kind="slot-closed")
+    if _now() >= sales_close_at(slot.start, rules_of(activity)):
+        raise Problem(
+            409,
+            "Bookings for this slot have closed "
+            f"({activity.cutoff_minutes} minutes before the start).",
+            kind="booking-closed",
+        )
+
+
+async def _slot_and_activity(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, Activity]:
+    slot = await session.get(Slot, slot_id)
+    activity = await session.get(Activity, slot.activity_id) if slot else None
+    if slot is None or activity is None:
+        raise not_found("slot")
+    return slot, activity
+
+
 # --- holds -----------------------------------------------------------------------------
 
 
 async def place_hold(
-    session: AsyncSession, request: HoldRequest, hold_for: timedelta
+    session: AsyncSession, request: HoldRequest, hold_for: timedelta, *, guarded: bool = True
 ) -> Reservation:
-    slot = await session.get(Slot, request.slot_id)
-    if slot is None:
-        raise not_found("slot")
-    activity = await session.get(Activity, slot.activity_id)
-    if activity is None:
-        raise not_found("slot")
-    if slot.status != "OPEN" or slot.start <= _now():
-        raise Problem(409, "This slot is closed for booking.", kind="slot-closed")
-    lines = price_lines(request.units, activity.units)
+    slot, activity = await _slot_and_activity(session, request.slot_id)
+    _check_on_sale(slot, activity)
+    lines = price_lines(request.units, activity.units, rules_of(activity))
     seats = seats_of(lines)
-    counts = await take_seats(session, slot.id, seats)
+    counts = await take_seats(session, slot.id, seats, guarded=guarded)
     if counts is None:
         fresh = await session.get(Slot, slot.id, populate_existing=True)
         remaining = max(0, fresh.capacity - fresh.held - fresh.confirmed) if fresh else 0
@@ -136,7 +202,21 @@ async def place_hold(
             kind="not-enough-seats",
             remaining=remaining,
         )
-    carrier = current_trace_carrier()
+    return _new_hold(session, slot, activity, lines, request.visitor, _now() + hold_for, counts)
+
+
+def _new_hold(
+    session: AsyncSession,
+    slot: Slot,
+    activity: Activity,
+    lines: list[PricedLine],
+    visitor: v1.Visitor,
+    expires_at: datetime,
+    counts: SeatCounts,
+    *,
+    waitlist_entry_id: uuid.UUID | None = None,
+    trace_carrier: dict[str, str] | None = None,
+) -> Reservation:
     reservation = Reservation(
         slot_id=slot.id,
         activity_id=activity.id,
@@ -144,17 +224,18 @@ async def place_hold(
         territory_id=slot.territory_id,
         status=Status.ON_HOLD,
         units=[line.as_dict() for line in lines],
-        seats=seats,
+        seats=seats_of(lines),
         total_cents=total_of(lines),
         currency=activity.currency,
-        expires_at=_now() + hold_for,
-        visitor_name=request.visitor.name,
-        visitor_email=str(request.visitor.email),
-        visitor_locale=request.visitor.locale,
-        trace_headers=carrier,
+        expires_at=expires_at,
+        visitor_name=visitor.name,
+        visitor_email=str(visitor.email),
+        visitor_locale=visitor.locale,
+        trace_headers=trace_carrier or current_trace_carrier(),
+        cancellation_policy=list(activity.cancellation_policy),
+        waitlist_entry_id=waitlist_entry_id,
     )
     session.add(reservation)
-    await session.flush()
     _emit(
         session,
         reservation,
@@ -166,7 +247,7 @@ async def place_hold(
             total_cents=reservation.total_cents,
             currency=reservation.currency,
             expires_at=reservation.expires_at,
-            visitor=request.visitor,
+            visitor=visitor,
         ),
     )
     _emit(session, reservation, _availability_event(slot, counts))
@@ -183,7 +264,7 @@ def _facts(r: Reservation) -> dict[str, Any]:
     }
 
 
-def _visitor(r: Reservation) -> v1.Visitor:
+def _visitor(r: Reservation | WaitlistEntry) -> v1.Visitor:
     return v1.Visitor(name=r.visitor_name, email=r.visitor_email, locale=r.visitor_locale)  # type: ignore[arg-type]
 
 
@@ -211,8 +292,16 @@ async def release_hold(session: AsyncSession, r: Reservation, target: Status, re
     slot = await session.get(Slot, r.slot_id)
     assert slot is not None
     counts = await move_seats(session, r.slot_id, held=-r.seats)
-    _emit(session, r, v1.HoldReleased(**_facts(r), reason=reason))  # type: ignore[arg-type]
+    released = "EXPIRED" if target == Status.EXPIRED else _release_reason(reason)
+    _emit(session, r, v1.HoldReleased(**_facts(r), reason=released))  # type: ignore[arg-type]
     _emit(session, r, _availability_event(slot, counts))
+    if r.waitlist_entry_id:
+        await _set_entry(session, r.waitlist_entry_id, "LAPSED")
+    await offer_freed_seats(session, r.slot_id)
+
+
+def _release_reason(reason: str) -> str:
+    return "PAYMENT_FAILED" if reason == "PAYMENT_FAILED" else "CANCELLED"
 
 
 async def expire_due_holds(session: AsyncSession, limit: int = 200) -> int:
@@ -240,9 +329,7 @@ async def _confirm(session: AsyncSession, r: Reservation, counts: SeatCounts) ->
         _set_status(r, Status.CONFIRMED)
     else:
         r.status, r.status_reason, r.updated_at = Status.CONFIRMED, "LATE_PAYMENT", _now()
-    slot = await session.get(Slot, r.slot_id)
-    activity = await session.get(Activity, r.activity_id)
-    assert slot is not None and activity is not None
+    slot, activity = await _slot_and_activity(session, r.slot_id)
     _emit(
         session,
         r,
@@ -257,48 +344,424 @@ async def _confirm(session: AsyncSession, r: Reservation, counts: SeatCounts) ->
         ),
     )
     _emit(session, r, _availability_event(slot, counts))
+    if r.waitlist_entry_id:
+        await _set_entry(session, r.waitlist_entry_id, "BOOKED")
 
 
 async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -> None:
     r = await _locked(session, event.reservation_id)
     if r is None:
         raise LookupError(f"payment for unknown reservation {event.reservation_id}")
-    if r.status == Status.ON_HOLD:
+    outcome = on_payment_succeeded(r.status, r.status_reason)
+    if outcome == Outcome.CONFIRM:
         counts = await move_seats(session, r.slot_id, held=-r.seats, confirmed=r.seats)
         await _confirm(session, r, counts)
-        return
-    if r.status in (Status.EXPIRED, Status.CANCELLED):
+    elif outcome in (Outcome.REVIVE, Outcome.REFUND):
         # Money arrived after the hold ended: keep the booking if the hold merely ran
         # out and the seats are still free, otherwise give every cent back.
         # Never money taken without a seat.
-        revived: SeatCounts | None = None
-        if late_payment_revives(r.status, r.status_reason):
+        revived = None
+        if outcome == Outcome.REVIVE:
             revived = await take_seats(session, r.slot_id, r.seats, confirmed=True)
         if revived is not None:
             await _confirm(session, r, revived)
             return
-        r.status_reason = "NO_SEATS_AFTER_LATE_PAYMENT"
-        r.updated_at = _now()
+        cancelled_by = r.status_reason if r.status_reason in _CANCELLERS else None
+        r.status_reason = cancelled_by or "NO_SEATS_AFTER_LATE_PAYMENT"
+        r.refund_cents, r.updated_at = event.amount_cents, _now()
         _emit(
             session,
             r,
             v1.ReservationCancelled(
                 **_facts(r),
-                reason="NO_SEATS_AFTER_LATE_PAYMENT",
+                reason=r.status_reason,  # type: ignore[arg-type]
                 refund_cents=event.amount_cents,
                 currency=event.currency,
                 visitor=_visitor(r),
+                total_cents=r.total_cents,
+                refund_percent=100,
             ),
         )
-    # CONFIRMED or REDEEMED: this payment was already applied.
+
+
+_CANCELLERS = ("VISITOR", "PROVIDER", "OFFICE", "SLOT_CANCELLED")
 
 
 async def payment_failed(session: AsyncSession, event: v1.PaymentFailed) -> None:
     r = await _locked(session, event.reservation_id)
     if r is None:
         raise LookupError(f"payment failure for unknown reservation {event.reservation_id}")
-    if r.status == Status.ON_HOLD:
+    if on_payment_failed(r.status) == Outcome.RELEASE:
         await release_hold(session, r, Status.CANCELLED, "PAYMENT_FAILED")
+
+
+async def refund_updated(session: AsyncSession, event: v1.RefundUpdated) -> None:
+    """Record the refund's outcome on the reservation; a final outcome is never undone."""
+    r = await _locked(session, event.reservation_id)
+    if r is None:
+        raise LookupError(f"refund for unknown reservation {event.reservation_id}")
+    if r.refund_status in ("SUCCEEDED", "FAILED") and event.status == "PENDING":
+        return
+    r.refund_status = event.status
+    r.updated_at = _now()
+
+
+# --- cancellations ---------------------------------------------------------------------
+
+
+def _canceller(principal: Principal) -> str:
+    return {"visitor": "VISITOR", "provider": "PROVIDER", "admin": "OFFICE"}[principal.role]
+
+
+async def cancel_reservation(
+    session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, note: str | None
+) -> Reservation:
+    """The visitor cancels under the policy frozen in the reservation; the provider or
+    the office cancel with a full refund."""
+    r = await _locked(session, reservation_id)
+    if r is None or not principal.sees_reservation(r.id, r.provider_id, r.territory_id):
+        raise not_found("reservation")
+    reason = _canceller(principal)
+    if r.status == Status.ON_HOLD:
+        await release_hold(session, r, Status.CANCELLED, reason)
+        return r
+    check_transition(r.status, Status.CANCELLED)
+    slot = await session.get(Slot, r.slot_id)
+    assert slot is not None
+    if reason == "VISITOR":
+        if _now() >= slot.start:
+            raise Problem(
+                409,
+                "The activity has started; it can no longer be cancelled.",
+                kind="already-started",
+            )
+        refund = refund_under_policy(r.cancellation_policy, r.total_cents, slot.start, _now())
+        percent, cents = refund.percent, refund.cents
+    else:
+        percent, cents = 100, r.total_cents
+    await _cancel_confirmed(session, r, slot, reason, percent, cents, note)
+    await offer_freed_seats(session, r.slot_id)
+    return r
+
+
+async def _cancel_confirmed(
+    session: AsyncSession,
+    r: Reservation,
+    slot: Slot,
+    reason: str,
+    percent: int,
+    refund_cents: int,
+    note: str | None,
+) -> SeatCounts:
+    _set_status(r, Status.CANCELLED, reason)
+    r.refund_cents = refund_cents
+    r.refund_status = "PENDING" if refund_cents else None
+    counts = await move_seats(session, r.slot_id, confirmed=-r.seats)
+    _emit(
+        session,
+        r,
+        v1.ReservationCancelled(
+            **_facts(r),
+            reason=reason,  # type: ignore[arg-type]
+            refund_cents=refund_cents,
+            currency=r.currency,
+            visitor=_visitor(r),
+            total_cents=r.total_cents,
+            refund_percent=percent,
+            slot_start=slot.start,
+            note=note,
+        ),
+    )
+    _emit(session, r, _availability_event(slot, counts))
+    return counts
+
+
+@dataclass(frozen=True)
+class SlotCancellation:
+    slot_id: uuid.UUID
+    reservations_cancelled: int
+    holds_released: int
+    refunds_cents: int
+    waitlist_cancelled: int
+
+
+async def cancel_slot(
+    session: AsyncSession, principal: Principal, slot_id: uuid.UUID, note: str | None
+) -> SlotCancellation:
+    """A departure is cancelled (weather...): every reservation on it, with full refunds."""
+    slot = await session.get(Slot, slot_id, with_for_update=True)
+    if slot is None or not principal.sees_provider(slot.provider_id, slot.territory_id):
+        raise not_found("slot")
+    if principal.role == "visitor":
+        raise not_found("slot")
+    if slot.status == "CANCELLED":
+        raise Problem(409, "This departure is already cancelled.", kind="slot-cancelled")
+    slot.status = "CANCELLED"
+    active = (
+        await session.scalars(
+            select(Reservation)
+            .where(Reservation.slot_id == slot_id)  # type: ignore[arg-type]
+            .where(Reservation.status.in_([Status.ON_HOLD, Status.CONFIRMED]))  # type: ignore[attr-defined]
+            .order_by(Reservation.id)  # type: ignore[arg-type]
+            .with_for_update()
+        )
+    ).all()
+    cancelled = released = refunds = 0
+    for r in active:
+        if r.status == Status.ON_HOLD:
+            _set_status(r, Status.CANCELLED, "SLOT_CANCELLED")
+            await move_seats(session, slot_id, held=-r.seats)
+            _emit(session, r, v1.HoldReleased(**_facts(r), reason="CANCELLED"))
+            released += 1
+        else:
+            await _cancel_confirmed(session, r, slot, "SLOT_CANCELLED", 100, r.total_cents, note)
+            cancelled += 1
+            refunds += r.total_cents
+    waiting = (
+        await session.scalars(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.slot_id == slot_id)  # type: ignore[arg-type]
+            .where(WaitlistEntry.status.in_(["WAITING", "OFFERED"]))  # type: ignore[attr-defined]
+            .with_for_update()
+        )
+    ).all()
+    for entry in waiting:
+        entry.status, entry.updated_at = "CANCELLED", _now()
+    counts = await move_seats(session, slot_id)
+    cancelled_by = "OFFICE" if principal.is_admin else "PROVIDER"
+    add_event(
+        session,
+        v1.SlotCancelled(
+            slot_id=slot.id,
+            activity_id=slot.activity_id,
+            provider_id=slot.provider_id,
+            territory_id=slot.territory_id,
+            slot_start=slot.start,
+            cancelled_by=cancelled_by,
+            note=note,
+            reservations_cancelled=cancelled,
+        ),
+        producer=SERVICE,
+        territory_id=slot.territory_id,
+    )
+    add_event(
+        session, _availability_event(slot, counts), producer=SERVICE, territory_id=slot.territory_id
+    )
+    return SlotCancellation(slot_id, cancelled, released, refunds, len(waiting))
+
+
+# --- rebooking -------------------------------------------------------------------------
+
+
+async def rebook(
+    session: AsyncSession, principal: Principal, reservation_id: uuid.UUID, to_slot_id: uuid.UUID
+) -> Reservation:
+    """Move a confirmed reservation to another slot of the same activity: both seat
+    counts change in one transaction, so it is never on both slots, nor on neither."""
+    r = await _locked(session, reservation_id)
+    if r is None or not principal.sees_reservation(r.id, r.provider_id, r.territory_id):
+        raise not_found("reservation")
+    if r.status != Status.CONFIRMED:
+        raise Problem(
+            409,
+            f"Only a confirmed reservation can be moved; this one is {r.status}.",
+            kind="not-confirmed",
+        )
+    if to_slot_id == r.slot_id:
+        raise Problem(422, "The reservation is already on this slot.", kind="same-slot")
+    old_slot = await session.get(Slot, r.slot_id)
+    new_slot, activity = await _slot_and_activity(session, to_slot_id)
+    assert old_slot is not None
+    if new_slot.activity_id != r.activity_id:
+        raise Problem(
+            422,
+            "A reservation can only move to a slot of the same activity.",
+            kind="other-activity",
+        )
+    if principal.role == "visitor" and _now() >= old_slot.start:
+        raise Problem(
+            409, "The activity has started; it can no longer be moved.", kind="already-started"
+        )
+    _check_on_sale(new_slot, activity)
+    taken = await take_seats(session, new_slot.id, r.seats, confirmed=True)
+    if taken is None:
+        raise Problem(409, "Not enough seats left on that slot.", kind="not-enough-seats")
+    freed = await move_seats(session, old_slot.id, confirmed=-r.seats)
+    r.slot_id, r.updated_at = new_slot.id, _now()
+    _emit(
+        session,
+        r,
+        v1.ReservationRebooked(
+            **_facts(r),
+            from_slot_id=old_slot.id,
+            from_slot_start=old_slot.start,
+            slot_start=new_slot.start,
+            activity_title=v1.Localized(**activity.title),
+            units=[v1.UnitLine(**u) for u in r.units],
+            visitor=_visitor(r),
+        ),
+    )
+    _emit(session, r, _availability_event(new_slot, taken))
+    _emit(session, r, _availability_event(old_slot, freed))
+    await offer_freed_seats(session, old_slot.id)
+    return r
+
+
+# --- waitlist --------------------------------------------------------------------------
+
+
+async def join_waitlist(
+    session: AsyncSession, slot_id: uuid.UUID, units: list[tuple[str, int]], visitor: v1.Visitor
+) -> tuple[WaitlistEntry, int]:
+    slot, activity = await _slot_and_activity(session, slot_id)
+    _check_on_sale(slot, activity)
+    lines = price_lines(units, activity.units, rules_of(activity))
+    seats = seats_of(lines)
+    if seats > slot.capacity:
+        raise Problem(
+            422,
+            f"This slot has {slot.capacity} seats in all; {seats} requested.",
+            kind="more-than-capacity",
+        )
+    remaining = slot.capacity - slot.held - slot.confirmed
+    if remaining >= seats and not slot.capacity_lowered:
+        raise Problem(
+            409,
+            f"{remaining} seat(s) are free: book them directly.",
+            kind="seats-available",
+            remaining=remaining,
+        )
+    entry = WaitlistEntry(
+        slot_id=slot.id,
+        activity_id=slot.activity_id,
+        provider_id=slot.provider_id,
+        territory_id=slot.territory_id,
+        units=[line.as_dict() for line in lines],
+        seats=seats,
+        visitor_name=visitor.name,
+        visitor_email=str(visitor.email),
+        visitor_locale=visitor.locale,
+        trace_headers=current_trace_carrier(),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry, await waitlist_position(session, entry)
+
+
+async def waitlist_position(session: AsyncSession, entry: WaitlistEntry) -> int:
+    if entry.status != "WAITING":
+        return 0
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(WaitlistEntry)
+        .where(WaitlistEntry.slot_id == entry.slot_id)  # type: ignore[arg-type]
+        .where(WaitlistEntry.status == "WAITING")  # type: ignore[arg-type]
+        .where(WaitlistEntry.created_at < entry.created_at)  # type: ignore[arg-type]
+    )
+    return int(ahead or 0) + 1
+
+
+async def leave_waitlist(session: AsyncSession, entry: WaitlistEntry) -> None:
+    if entry.status != "WAITING":
+        raise Problem(
+            409,
+            f"This place on the waitlist is {entry.status}; it cannot be left now.",
+            kind="waitlist-not-waiting",
+        )
+    entry.status, entry.updated_at = "LEFT", _now()
+
+
+async def _set_entry(session: AsyncSession, entry_id: uuid.UUID, status: str) -> None:
+    entry = await session.get(WaitlistEntry, entry_id, with_for_update=True)
+    if entry is not None and entry.status == "OFFERED":
+        entry.status, entry.updated_at = status, _now()
+
+
+async def offer_freed_seats(session: AsyncSession, slot_id: uuid.UUID) -> int:
+    """Offer free seats to the waitlist, strictly first come, first offered: the first
+    visitor in line gets a hold for a limited time; if their party does not fit yet,
+    nobody behind them jumps the queue."""
+    ctx = context.current()
+    offered = 0
+    while True:
+        entry = await session.scalar(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.slot_id == slot_id)  # type: ignore[arg-type]
+            .where(WaitlistEntry.status == "WAITING")  # type: ignore[arg-type]
+            .order_by(WaitlistEntry.created_at)  # type: ignore[arg-type]
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if entry is None or ctx.visitor_tokens is None:
+            return offered
+        slot, activity = await _slot_and_activity(session, slot_id)
+        if slot.status != "OPEN" or _now() >= sales_close_at(slot.start, rules_of(activity)):
+            return offered
+        counts = await take_seats(session, slot_id, entry.seats)
+        if counts is None:
+            return offered
+        lines = price_lines(
+            [(u["id"], int(u["quantity"])) for u in entry.units],
+            activity.units,
+            Rules(min_units=1, max_units=1_000),
+        )
+        expires_at = min(_now() + ctx.offer_for, sales_close_at(slot.start, rules_of(activity)))
+        reservation = _new_hold(
+            session,
+            slot,
+            activity,
+            lines,
+            _visitor(entry),
+            expires_at,
+            counts,
+            waitlist_entry_id=entry.id,
+            trace_carrier=entry.trace_headers,
+        )
+        await session.flush()
+        entry.status, entry.reservation_id, entry.updated_at = "OFFERED", reservation.id, _now()
+        _emit(
+            session,
+            reservation,
+            v1.WaitlistOfferMade(
+                **_facts(reservation),
+                waitlist_entry_id=entry.id,
+                slot_start=slot.start,
+                activity_title=v1.Localized(**activity.title),
+                units=[v1.UnitLine(**u) for u in reservation.units],
+                total_cents=reservation.total_cents,
+                currency=reservation.currency,
+                expires_at=expires_at,
+                visitor=_visitor(entry),
+                visitor_token=visitor_token(reservation, slot),
+            ),
+        )
+        offered += 1
+
+
+def visitor_token(reservation: Reservation, slot: Slot) -> str:
+    """The visitor's key to their reservation, valid until a month after the activity."""
+    issuer = context.current().visitor_tokens
+    assert issuer is not None, "booking's visitor token issuer is not configured"
+    return issuer.issue(
+        role="visitor",
+        subject=f"visitor:{reservation.id}",
+        territory_id=reservation.territory_id,
+        reservation_id=reservation.id,
+        ttl=max(slot.start + timedelta(days=30) - _now(), timedelta(days=1)),
+    )
+
+
+def waitlist_token(entry: WaitlistEntry, slot: Slot) -> str:
+    """Opens one place on the waitlist (to see it or leave it), nothing else."""
+    issuer = context.current().visitor_tokens
+    assert issuer is not None, "booking's visitor token issuer is not configured"
+    return issuer.issue(
+        role="visitor",
+        subject=f"waitlist:{entry.id}",
+        territory_id=entry.territory_id,
+        reservation_id=entry.id,
+        ttl=max(slot.start - _now(), timedelta(hours=1)),
+    )
 
 
 # --- catalog projection ----------------------------------------------------------------
@@ -317,14 +780,20 @@ async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> No
             "currency": event.currency,
             "timezone": event.timezone,
             "units": [u.model_dump() for u in event.units],
+            "min_units": event.min_units,
+            "max_units": event.max_units,
+            "cutoff_minutes": event.cutoff_minutes,
+            "cancellation_policy": [t.model_dump() for t in event.cancellation_policy],
         },
     )
 
 
 async def apply_slot(session: AsyncSession, event: v1.SlotUpdated) -> None:
-    """Catalog owns capacity and start; booking owns the seats held and confirmed. A
-    capacity lowered below the seats already taken closes the slot to new sales."""
-    await upsert_newer(
+    """Catalog owns capacity, start and opening; booking owns the seats held and
+    confirmed, and a departure it cancelled stays cancelled. A capacity lowered below
+    the seats already taken stops new sales; a capacity raised offers seats to the
+    waitlist."""
+    written = await upsert_newer(
         session,
         Slot,
         {
@@ -339,9 +808,16 @@ async def apply_slot(session: AsyncSession, event: v1.SlotUpdated) -> None:
             "status": event.status,
         },
         also_set={
-            "capacity_lowered": lambda excluded: (Slot.held + Slot.confirmed) > excluded.capacity,
+            "capacity_lowered": lambda new: (Slot.held + Slot.confirmed) > new.capacity,
+            "status": _keep_cancelled,
         },
     )
+    if written:
+        await offer_freed_seats(session, event.slot_id)
+
+
+def _keep_cancelled(new: Any) -> Any:
+    return case((Slot.status == "CANCELLED", "CANCELLED"), else_=new.status)  # type: ignore[arg-type]
 
 
 # --- queries ---------------------------------------------------------------------------
@@ -356,11 +832,43 @@ async def visible_reservation(
     return r
 
 
+async def visible_entry(
+    session: AsyncSession, principal: Principal, entry_id: uuid.UUID
+) -> WaitlistEntry:
+    entry = await session.get(WaitlistEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise not_found("waitlist entry")
+    if principal.role == "visitor":
+        allowed = principal.subject == f"waitlist:{entry.id}"
+    else:
+        allowed = principal.sees_provider(entry.provider_id, entry.territory_id)
+    if not allowed:
+        raise not_found("waitlist entry")
+    return entry
+
+
 async def slot_counts(session: AsyncSession, slot_id: uuid.UUID) -> Slot:
     slot = await session.get(Slot, slot_id)
     if slot is None:
         raise not_found("slot")
     return slot
+
+
+async def activity_calendar(
+    session: AsyncSession, activity_id: uuid.UUID, start_from: datetime, until: datetime
+) -> tuple[Activity, list[Slot]]:
+    activity = await session.get(Activity, activity_id)
+    if activity is None:
+        raise not_found("activity")
+    slots = await session.scalars(
+        select(Slot)
+        .where(Slot.activity_id == activity_id)  # type: ignore[arg-type]
+        .where(Slot.start >= start_from)  # type: ignore[arg-type]
+        .where(Slot.start < until)  # type: ignore[arg-type]
+        .order_by(Slot.start)  # type: ignore[arg-type]
+        .limit(1000)
+    )
+    return activity, list(slots)
 
 
 async def list_reservations(

@@ -14,6 +14,9 @@ from comptoir_common.db import Timestamp, utcnow
 from comptoir_common.inbox import InboxMessage
 from comptoir_common.outbox import OutboxMessage
 
+#: Free cancellation until 24 hours before: what rows made before policies existed get.
+DEFAULT_POLICY = '[{"hours_before": 24, "refund_percent": 100}]'
+
 
 class Activity(SQLModel, table=True):
     """What booking needs of a catalog activity: who sells it and at what prices."""
@@ -26,6 +29,12 @@ class Activity(SQLModel, table=True):
     currency: str = Field(max_length=3)
     timezone: str = Field(max_length=64)
     units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    min_units: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    max_units: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
+    cutoff_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cancellation_policy: list[dict[str, int]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=DEFAULT_POLICY)
+    )
 
 
 class Slot(SQLModel, table=True):
@@ -48,6 +57,7 @@ class Slot(SQLModel, table=True):
     start: datetime = Field(sa_type=Timestamp())
     duration_minutes: int
     capacity: int
+    #: OPEN or CLOSED as catalog says; CANCELLED once booking cancelled the departure.
     status: str = Field(default="OPEN", max_length=16)
     held: int = 0
     confirmed: int = 0
@@ -82,6 +92,49 @@ class Reservation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
     status_reason: str | None = Field(default=None, max_length=64)
+    #: The activity's cancellation policy when the reservation was made: later changes
+    #: to the policy never apply to it.
+    cancellation_policy: list[dict[str, int]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=DEFAULT_POLICY)
+    )
+    refund_cents: int | None = None
+    #: PENDING, SUCCEEDED or FAILED, as payments reports it.
+    refund_status: str | None = Field(default=None, max_length=16)
+    #: Set when the hold was offered to someone on the slot's waitlist.
+    waitlist_entry_id: uuid.UUID | None = None
 
 
-__all__ = ["Activity", "InboxMessage", "OutboxMessage", "Reservation", "Slot"]
+class WaitlistEntry(SQLModel, table=True):
+    """A visitor waiting for seats on a sold-out slot, first come, first offered."""
+
+    __table_args__ = (
+        Index(
+            "ix_waitlist_slot_waiting",
+            "slot_id",
+            "created_at",
+            postgresql_where="status = 'WAITING'",
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    slot_id: uuid.UUID = Field(foreign_key="slot.id")
+    activity_id: uuid.UUID
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    #: WAITING, OFFERED (a hold was made for them), BOOKED, LAPSED (the offer ran
+    #: out), LEFT (they left the list) or CANCELLED (the departure was cancelled).
+    status: str = Field(default="WAITING", max_length=16)
+    units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    seats: int
+    visitor_name: str = Field(max_length=200)
+    visitor_email: str = Field(max_length=320)
+    visitor_locale: str = Field(max_length=8)
+    reservation_id: uuid.UUID | None = None
+    trace_headers: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+__all__ = ["Activity", "InboxMessage", "OutboxMessage", "Reservation", "Slot", "WaitlistEntry"]

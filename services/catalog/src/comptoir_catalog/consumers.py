@@ -16,3 +16,10 @@ async def on_availability(
     session: AsyncSession, envelope: Envelope, event: v1.SlotAvailabilityChanged
 ) -> None:
     await service.apply_availability(session, event)
+
+
+@consumers.on(v1.SlotCancelled)
+async def on_slot_cancelled(
+    session: AsyncSession, envelope: Envelope, event: v1.SlotCancelled
+) -> None:
+    await service.apply_slot_cancelled(session, event)

@@ -7,8 +7,17 @@ from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import available_timezones
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from comptoir_common.events.v1 import UnitType
 from comptoir_common.money import Cents, Currency
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -67,9 +76,28 @@ class LocalizedLongText(Strict):
     en: LongText
 
 
+OCTO_TYPES = ("ADULT", "CHILD", "YOUTH", "INFANT", "FAMILY", "SENIOR", "STUDENT", "OTHER")
+
+
 class UnitIn(Strict):
     id: UnitId
     price_cents: Cents
+    type: UnitType | None = Field(
+        default=None, description="OCTO unit type; by default from the id (adult: ADULT)"
+    )
+    seats: int = Field(default=1, ge=0, le=20, description="Seats one ticket takes (FAMILY: 4)")
+
+    @model_validator(mode="after")
+    def _default_type(self) -> UnitIn:
+        if self.type is None:
+            guess = self.id.upper()
+            self.type = guess if guess in OCTO_TYPES else "OTHER"  # type: ignore[assignment]
+        return self
+
+
+class RefundTierIn(Strict):
+    hours_before: int = Field(ge=0, le=24 * 365)
+    refund_percent: int = Field(ge=0, le=100)
 
 
 class ActivityIn(Strict):
@@ -81,6 +109,27 @@ class ActivityIn(Strict):
     currency: Currency
     units: list[UnitIn] = Field(min_length=1, max_length=8)
     meeting_point: Annotated[str, Field(max_length=500)] | None = None
+    min_units: int = Field(default=1, ge=1, le=100, description="Tickets per reservation, at least")
+    max_units: int = Field(default=20, ge=1, le=100, description="Tickets per reservation, at most")
+    cutoff_minutes: int = Field(
+        default=0, ge=0, le=14 * 24 * 60, description="Bookings close this long before the start"
+    )
+    cancellation_policy: list[RefundTierIn] = Field(
+        default_factory=lambda: [RefundTierIn(hours_before=24, refund_percent=100)],
+        max_length=10,
+        description="Cancelled at least hours_before the start gives refund_percent back; "
+        "the most generous tier that applies wins; none: no refund. "
+        "Default: free cancellation until 24 hours before.",
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ActivityIn:
+        if self.min_units > self.max_units:
+            raise ValueError("min_units cannot exceed max_units")
+        hours = [t.hours_before for t in self.cancellation_policy]
+        if len(hours) != len(set(hours)):
+            raise ValueError("each cancellation tier needs its own hours_before")
+        return self
 
     @field_validator("units")
     @classmethod
@@ -103,6 +152,10 @@ class ActivityPublic(BaseModel):
     timezone: str
     meeting_point: str | None
     units: list[UnitIn]
+    min_units: int
+    max_units: int
+    cutoff_minutes: int
+    cancellation_policy: list[RefundTierIn]
 
 
 class SlotIn(Strict):

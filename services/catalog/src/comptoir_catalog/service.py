@@ -106,6 +106,10 @@ def activity_event(activity: Activity) -> v1.ActivityUpdated:
         timezone=activity.timezone,
         units=[v1.UnitPrice(**u) for u in activity.units],
         meeting_point=activity.meeting_point,
+        min_units=activity.min_units,
+        max_units=activity.max_units,
+        cutoff_minutes=activity.cutoff_minutes,
+        cancellation_policy=[v1.RefundTier(**t) for t in activity.cancellation_policy],
     )
 
 
@@ -131,6 +135,10 @@ async def publish_activity(
         timezone=territory.timezone,
         meeting_point=data.meeting_point,
         units=[u.model_dump() for u in data.units],
+        min_units=data.min_units,
+        max_units=data.max_units,
+        cutoff_minutes=data.cutoff_minutes,
+        cancellation_policy=[t.model_dump() for t in data.cancellation_policy],
     )
     session.add(activity)
     await session.flush()
@@ -182,7 +190,15 @@ async def apply_availability(session: AsyncSession, event: v1.SlotAvailabilityCh
         update(Slot)
         .where(Slot.id == event.slot_id)  # type: ignore[arg-type]
         .where(Slot.availability_version < event.version)  # type: ignore[arg-type]
+        .where(Slot.status != "CANCELLED")  # type: ignore[arg-type]
         .values(remaining=event.remaining, availability_version=event.version)
+    )
+
+
+async def apply_slot_cancelled(session: AsyncSession, event: v1.SlotCancelled) -> None:
+    """Booking cancelled the departure: search stops offering it."""
+    await session.execute(
+        update(Slot).where(Slot.id == event.slot_id).values(status="CANCELLED", remaining=0)  # type: ignore[arg-type]
     )
 
 

@@ -14,6 +14,9 @@ from comptoir_common.db import Timestamp, utcnow
 from comptoir_common.inbox import InboxMessage
 from comptoir_common.outbox import OutboxMessage
 
+#: Free cancellation until 24 hours before: what rows made before policies existed get.
+DEFAULT_POLICY = '[{"hours_before": 24, "refund_percent": 100}]'
+
 
 class Territory(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
@@ -46,6 +49,13 @@ class Activity(SQLModel, table=True):
     timezone: str = Field(default="Europe/Paris", max_length=64)
     meeting_point: str | None = Field(default=None, max_length=500)
     units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    min_units: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    max_units: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
+    cutoff_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cancellation_policy: list[dict[str, int]] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=DEFAULT_POLICY),
+    )
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
@@ -60,6 +70,7 @@ class Slot(SQLModel, table=True):
     start: datetime = Field(sa_type=Timestamp())
     duration_minutes: int
     capacity: int
+    #: OPEN, CLOSED (no new sales) or CANCELLED (the departure is off, as booking reports).
     status: str = Field(default="OPEN", max_length=16)
     version: int = 1
     #: Seats still free, as booking last reported them (booking is the authority).

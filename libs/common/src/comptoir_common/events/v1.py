@@ -29,11 +29,33 @@ class Localized(BaseModel):
     en: str
 
 
+UnitType = Literal["ADULT", "CHILD", "YOUTH", "INFANT", "FAMILY", "SENIOR", "STUDENT", "OTHER"]
+
+
 class UnitPrice(BaseModel):
+    """A ticket unit of an activity (OCTO unit types); ``seats`` it takes (FAMILY: 4)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     price_cents: Cents
+    type: UnitType = "OTHER"
+    seats: int = Field(default=1, ge=0, le=20)
+
+
+class RefundTier(BaseModel):
+    """Cancelled at least ``hours_before`` the start: ``refund_percent`` of the price back."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hours_before: int = Field(ge=0, le=24 * 365)
+    refund_percent: int = Field(ge=0, le=100)
+
+
+#: Unless an activity says otherwise: free cancellation until 24 hours before.
+DEFAULT_CANCELLATION_POLICY: tuple[RefundTier, ...] = (
+    RefundTier(hours_before=24, refund_percent=100),
+)
 
 
 class UnitLine(BaseModel):
@@ -98,6 +120,13 @@ class ActivityUpdated(EventPayload):
     timezone: str
     units: list[UnitPrice]
     meeting_point: str | None = None
+    min_units: int = 1
+    max_units: int = 20
+    #: Bookings close this many minutes before a slot starts.
+    cutoff_minutes: int = 0
+    cancellation_policy: list[RefundTier] = Field(
+        default_factory=lambda: list(DEFAULT_CANCELLATION_POLICY)
+    )
 
 
 class SlotUpdated(EventPayload):
@@ -161,14 +190,68 @@ class ReservationConfirmed(_ReservationFacts):
     visitor: Visitor
 
 
+CancellationReason = Literal[
+    "VISITOR", "PROVIDER", "OFFICE", "NO_SEATS_AFTER_LATE_PAYMENT", "SLOT_CANCELLED"
+]
+
+
 class ReservationCancelled(_ReservationFacts):
     event_type = "booking.cancelled.v1"
-    description = "A reservation was cancelled; refund_cents of the payment go back."
+    description = "A paid reservation was cancelled; refund_cents of the payment go back."
 
-    reason: Literal["VISITOR", "PROVIDER", "OFFICE", "NO_SEATS_AFTER_LATE_PAYMENT"]
+    reason: CancellationReason
     refund_cents: Cents
     currency: Currency
     visitor: Visitor
+    #: What the visitor paid, and the share of it the cancellation policy gives back.
+    total_cents: Cents | None = None
+    refund_percent: int | None = None
+    slot_start: AwareDatetime | None = None
+    #: Free text from the provider or the office (a storm on the lake...).
+    note: str | None = None
+
+
+class ReservationRebooked(_ReservationFacts):
+    event_type = "booking.rebooked.v1"
+    description = "A confirmed reservation moved to another slot of the same activity."
+
+    from_slot_id: uuid.UUID
+    from_slot_start: AwareDatetime
+    slot_start: AwareDatetime
+    activity_title: Localized
+    units: list[UnitLine]
+    visitor: Visitor
+
+
+class SlotCancelled(EventPayload):
+    event_type = "booking.slot-cancelled.v1"
+    aggregate_field = "slot_id"
+    description = "A departure was cancelled (weather...): every reservation on it too."
+
+    slot_id: uuid.UUID
+    activity_id: uuid.UUID
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    slot_start: AwareDatetime
+    cancelled_by: Literal["PROVIDER", "OFFICE"]
+    note: str | None = None
+    reservations_cancelled: int
+
+
+class WaitlistOfferMade(_ReservationFacts):
+    event_type = "booking.waitlist-offered.v1"
+    description = "Seats freed up: the next visitor on the waitlist is offered a hold."
+
+    waitlist_entry_id: uuid.UUID
+    slot_start: AwareDatetime
+    activity_title: Localized
+    units: list[UnitLine]
+    total_cents: Cents
+    currency: Currency
+    expires_at: AwareDatetime
+    visitor: Visitor
+    #: Opens the offered reservation (and only it) so the visitor can pay or decline.
+    visitor_token: str
 
 
 class SlotAvailabilityChanged(EventPayload):
@@ -214,6 +297,21 @@ class PaymentFailed(EventPayload):
     reason: str
 
 
+class RefundUpdated(EventPayload):
+    event_type = "payments.refund-updated.v1"
+    aggregate_field = "reservation_id"
+    description = "A refund of a reservation's payment was requested, succeeded or failed."
+
+    reservation_id: uuid.UUID
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    refund_id: str | None = None
+    amount_cents: Cents
+    currency: Currency
+    status: Literal["PENDING", "SUCCEEDED", "FAILED"]
+    failure_reason: str | None = None
+
+
 class ProviderAccountUpdated(EventPayload):
     event_type = "payments.provider-account-updated.v1"
     aggregate_field = "provider_id"
@@ -236,8 +334,12 @@ CONTRACTS: tuple[type[EventPayload], ...] = (
     HoldReleased,
     ReservationConfirmed,
     ReservationCancelled,
+    ReservationRebooked,
+    SlotCancelled,
+    WaitlistOfferMade,
     SlotAvailabilityChanged,
     PaymentSucceeded,
     PaymentFailed,
+    RefundUpdated,
     ProviderAccountUpdated,
 )

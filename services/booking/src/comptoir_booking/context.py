@@ -1,0 +1,33 @@
+"""What booking's use cases need from the running process, set once at start-up.
+
+Use cases run from HTTP routes and from Kafka consumers alike (a payment failure frees
+seats that go to the waitlist from a consumer), so both find these here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from comptoir_common.auth import TokenIssuer
+
+
+@dataclass(frozen=True)
+class BookingContext:
+    visitor_tokens: TokenIssuer | None = None
+    hold_for: timedelta = timedelta(minutes=15)
+    #: How long a waitlisted visitor has to pay for the seats offered to them.
+    offer_for: timedelta = timedelta(minutes=30)
+    seat_guard: bool = True
+
+
+_current = BookingContext()
+
+
+def configure(context: BookingContext) -> None:
+    global _current
+    _current = context
+
+
+def current() -> BookingContext:
+    return _current
