@@ -51,7 +51,12 @@ def platform() -> Iterator[Platform]:
         label="e2e-",
         ports={"catalog": 18001, "booking": 18002, "payments": 18003, "notifications": 18004},
         kafka_namespace=f"e2e-{run}.",
-        env={"COMPTOIR_ENVIRONMENT": "test", "OTEL_BSP_SCHEDULE_DELAY": "200"},
+        env={
+            "COMPTOIR_ENVIRONMENT": "test",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            # a waitlist offer lapses after 4 s, so the tests see the next one offered
+            "COMPTOIR_WAITLIST_OFFER_MINUTES": "0.066",
+        },
     )
     platform.stop()
     platform.prepare(fresh=True)
@@ -106,6 +111,7 @@ class Offer:
     activity_id: str
     slot_id: str
     account_id: str
+    slot_ids: list[str]
 
 
 def send_webhook(
@@ -127,31 +133,40 @@ def send_webhook(
     )
 
 
-def make_offer(platform: Platform, t: Territory, *, capacity: int = 12) -> Offer:
-    """A provider onboarded for payments, one activity, one slot that booking knows."""
+def make_offer(
+    platform: Platform,
+    t: Territory,
+    *,
+    capacity: int = 12,
+    activity: dict[str, Any] | None = None,
+    starts: list[datetime] | None = None,
+) -> Offer:
+    """A provider onboarded for payments, one activity (``activity`` overrides fields of
+    the body), and its slots (one, 30 days ahead, unless ``starts`` says) known to
+    booking."""
     email = f"provider-{uuid.uuid4().hex[:8]}@kayak.example"
     provider = t.catalog.post("/v1/providers", json={"name": "Kayak Embrun", "email": email})
     assert provider.status_code == 201, provider.text
     provider_id = provider.json()["id"]
-    activity = t.catalog.post(
-        "/v1/activities",
-        json={
-            "provider_id": provider_id,
-            "title": {"fr": "Kayak au coucher du soleil", "en": "Sunset kayak tour"},
-            "description": {"fr": "Deux heures sur le lac.", "en": "Two hours on the lake."},
-            "category": "nautical",
-            "commune": "Embrun",
-            "currency": "EUR",
-            "units": [{"id": "adult", "price_cents": 3500}, {"id": "child", "price_cents": 2000}],
-        },
-    )
-    assert activity.status_code == 201, activity.text
-    start = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
-    slot = t.catalog.post(
-        f"/v1/activities/{activity.json()['id']}/slots",
-        json={"start": start.isoformat(), "duration_minutes": 120, "capacity": capacity},
-    )
-    assert slot.status_code == 201, slot.text
+    body = {
+        "provider_id": provider_id,
+        "title": {"fr": "Kayak au coucher du soleil", "en": "Sunset kayak tour"},
+        "description": {"fr": "Deux heures sur le lac.", "en": "Two hours on the lake."},
+        "category": "nautical",
+        "commune": "Embrun",
+        "currency": "EUR",
+        "units": [{"id": "adult", "price_cents": 3500}, {"id": "child", "price_cents": 2000}],
+    }
+    created = t.catalog.post("/v1/activities", json=body | (activity or {}))
+    assert created.status_code == 201, created.text
+    slot_ids = []
+    for start in starts or [(datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)]:
+        slot = t.catalog.post(
+            f"/v1/activities/{created.json()['id']}/slots",
+            json={"start": start.isoformat(), "duration_minutes": 120, "capacity": capacity},
+        )
+        assert slot.status_code == 201, slot.text
+        slot_ids.append(slot.json()["id"])
     onboarding = wait_for(
         lambda: (
             (r := t.payments.post(f"/v1/providers/{provider_id}/onboarding")).status_code == 200
@@ -166,18 +181,20 @@ def make_offer(platform: Platform, t: Territory, *, capacity: int = 12) -> Offer
         ).status_code
         == 200
     )
-    slot_id = slot.json()["id"]
-    wait_for(
-        lambda: t.booking.get(f"/v1/slots/{slot_id}/availability").status_code == 200,
-        "booking to learn the slot",
-    )
+    for slot_id in slot_ids:
+        wait_for(
+            lambda slot_id=slot_id: (
+                t.booking.get(f"/v1/slots/{slot_id}/availability").status_code == 200
+            ),
+            "booking to learn the slot",
+        )
     wait_for(
         lambda: (
             t.payments.get(f"/v1/providers/{provider_id}/account").json().get("charges_enabled")
         ),
         "the provider's charges to be enabled",
     )
-    return Offer(provider_id, email, activity.json()["id"], slot_id, account)
+    return Offer(provider_id, email, created.json()["id"], slot_ids[0], account, slot_ids)
 
 
 def reserve(
@@ -187,13 +204,15 @@ def reserve(
     adults: int = 2,
     email: str | None = None,
     key: str | None = None,
+    slot_id: str | None = None,
+    units: list[dict[str, Any]] | None = None,
 ) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
     return httpx.post(
         platform.url("booking") + "/v1/reservations",
         json={
-            "slot_id": offer.slot_id,
-            "units": [{"id": "adult", "quantity": adults}],
+            "slot_id": slot_id or offer.slot_id,
+            "units": units or [{"id": "adult", "quantity": adults}],
             "visitor": {
                 "name": "Jeanne Martin",
                 "email": email or f"visitor-{uuid.uuid4().hex[:8]}@example.org",
