@@ -17,7 +17,6 @@ from comptoir_common.events import Envelope, v1
 from comptoir_ops import infra, stripe_sim
 from comptoir_ops.platform import Platform
 from comptoir_ops.tokens import office_token
-
 from tests.e2e.conftest import (
     Territory,
     mails_to,

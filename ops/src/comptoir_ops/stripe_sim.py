@@ -1,10 +1,11 @@
 """Simulated Stripe webhooks for local runs (``make pay``).
 
 stripe-mock answers Stripe API calls with fixtures but never sends an event, so locally
-nothing would ever tell payments that a visitor paid or that a provider finished
-onboarding. This module builds the events Stripe would send, signs them exactly as
-Stripe does (``Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">``) with the
-webhook secret payments is configured with, and posts them to its webhook endpoint.
+nothing would ever tell payments that a visitor paid, that a provider finished
+onboarding, or how a refund ended. This module builds the events Stripe would send,
+signs them exactly as Stripe does
+(``Stripe-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">``) with the webhook
+secret payments is configured with, and posts them to its webhook endpoint.
 The service verifies them like real ones: nothing here bypasses a check.
 """
 
@@ -89,6 +90,44 @@ def payment_intent_object(payment: dict[str, Any], status: str) -> dict[str, Any
             "decline_code": "generic_decline",
             "message": "Your card was declined.",
         }
+    return obj
+
+
+def refund_object(
+    refund: dict[str, Any],
+    status: str,
+    *,
+    payment: dict[str, Any] | None = None,
+    failure_reason: str = "expired_or_canceled_card",
+) -> dict[str, Any]:
+    """A Refund in ``status``, from an entry of ``refunds`` of the payment's answer.
+
+    ``refund`` is one of ``refunds`` in ``GET /v1/reservations/{id}/payment``.
+    It is the object of ``refund.updated`` / ``charge.refund.updated`` (``succeeded``, ``pending``)
+    and of ``refund.failed`` (``failed``, with ``failure_reason``). Give the whole answer as
+    ``payment`` to fill ``payment_intent`` and ``metadata.reservation_id`` too.
+    """
+    if not refund.get("refund_id"):
+        raise ValueError("this refund has not reached Stripe yet (no refund_id)")
+    obj: dict[str, Any] = {
+        "id": refund["refund_id"],
+        "object": "refund",
+        "amount": refund["amount_cents"],
+        "balance_transaction": _stripe_id("txn"),
+        "charge": _stripe_id("ch"),
+        "created": int(time.time()),
+        "currency": str(refund["currency"]).lower(),
+        "failure_reason": failure_reason if status == "failed" else None,
+        "metadata": {},
+        "payment_intent": None,
+        "reason": "requested_by_customer",
+        "status": status,
+    }
+    if status == "failed":
+        obj["failure_balance_transaction"] = _stripe_id("txn")
+    if payment is not None:
+        obj["payment_intent"] = payment.get("payment_intent_id")
+        obj["metadata"] = {"reservation_id": str(payment["reservation_id"])}
     return obj
 
 

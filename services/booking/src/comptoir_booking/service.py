@@ -476,6 +476,17 @@ async def _cancel_confirmed(
     return counts
 
 
+async def _lock_active(session: AsyncSession, slot_id: uuid.UUID) -> list[Reservation]:
+    rows = await session.scalars(
+        select(Reservation)
+        .where(Reservation.slot_id == slot_id)  # type: ignore[arg-type]
+        .where(Reservation.status.in_([Status.ON_HOLD, Status.CONFIRMED]))  # type: ignore[attr-defined]
+        .order_by(Reservation.id)  # type: ignore[arg-type]
+        .with_for_update()
+    )
+    return list(rows.all())
+
+
 @dataclass(frozen=True)
 class SlotCancellation:
     slot_id: uuid.UUID
@@ -488,24 +499,22 @@ class SlotCancellation:
 async def cancel_slot(
     session: AsyncSession, principal: Principal, slot_id: uuid.UUID, note: str | None
 ) -> SlotCancellation:
-    """A departure is cancelled (weather...): every reservation on it, with full refunds."""
-    slot = await session.get(Slot, slot_id, with_for_update=True)
-    if slot is None or not principal.sees_provider(slot.provider_id, slot.territory_id):
+    """A departure is cancelled (weather...): every reservation on it, with full refunds.
+
+    Locks the reservations before the slot, in the order every other use case does, so
+    it never deadlocks with the expiry loop or a payment."""
+    slot = await session.get(Slot, slot_id)
+    if slot is None or principal.role == "visitor":
         raise not_found("slot")
-    if principal.role == "visitor":
+    if not principal.sees_provider(slot.provider_id, slot.territory_id):
         raise not_found("slot")
+    await _lock_active(session, slot_id)
+    await session.refresh(slot, with_for_update=True)
     if slot.status == "CANCELLED":
         raise Problem(409, "This departure is already cancelled.", kind="slot-cancelled")
     slot.status = "CANCELLED"
-    active = (
-        await session.scalars(
-            select(Reservation)
-            .where(Reservation.slot_id == slot_id)  # type: ignore[arg-type]
-            .where(Reservation.status.in_([Status.ON_HOLD, Status.CONFIRMED]))  # type: ignore[attr-defined]
-            .order_by(Reservation.id)  # type: ignore[arg-type]
-            .with_for_update()
-        )
-    ).all()
+    # Again, now that no new hold can slip in: one placed while we waited for the slot.
+    active = await _lock_active(session, slot_id)
     cancelled = released = refunds = 0
     for r in active:
         if r.status == Status.ON_HOLD:

@@ -31,7 +31,7 @@ def build_consumers(settings: NotificationsSettings) -> Consumers:
 
     @consumers.on(v1.HoldPlaced)
     async def on_hold(session: AsyncSession, envelope: Envelope, event: v1.HoldPlaced) -> None:
-        await service.remember_reservation(session, event)
+        await service.on_hold_placed(session, event)
 
     @consumers.on(v1.ReservationConfirmed)
     async def on_confirmed(
@@ -46,5 +46,29 @@ def build_consumers(settings: NotificationsSettings) -> Consumers:
         session: AsyncSession, envelope: Envelope, event: v1.ReservationCancelled
     ) -> None:
         await service.notify_cancelled(session, envelope, event)
+
+    @consumers.on(v1.ReservationRebooked)
+    async def on_rebooked(
+        session: AsyncSession, envelope: Envelope, event: v1.ReservationRebooked
+    ) -> None:
+        await service.notify_rebooked(session, envelope, event)
+
+    @consumers.on(v1.SlotCancelled)
+    async def on_slot_cancelled(
+        session: AsyncSession, envelope: Envelope, event: v1.SlotCancelled
+    ) -> None:
+        await service.notify_slot_cancelled(session, envelope, event)
+
+    @consumers.on(v1.WaitlistOfferMade)
+    async def on_waitlist_offer(
+        session: AsyncSession, envelope: Envelope, event: v1.WaitlistOfferMade
+    ) -> None:
+        await service.notify_waitlist_offer(
+            session, envelope, event, storefront_url=settings.storefront_url
+        )
+
+    @consumers.on(v1.RefundUpdated)
+    async def on_refund(session: AsyncSession, envelope: Envelope, event: v1.RefundUpdated) -> None:
+        await service.notify_refund_updated(session, envelope, event)
 
     return consumers

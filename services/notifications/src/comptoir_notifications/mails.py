@@ -18,10 +18,11 @@ from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_time
-from babel.numbers import format_currency, get_currency_precision
+from babel.dates import format_date, format_time, get_timezone_name
+from babel.numbers import format_currency, format_percent, get_currency_precision
 
 from comptoir_common.db import utcnow
 from comptoir_common.events import v1
@@ -41,6 +42,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "meeting_point": ("Point de rendez-vous", "Meeting point"),
     "refund": ("Remboursement", "Refund"),
     "visitor": ("Visiteur", "Visitor"),
+    "new_slot": ("Nouveau créneau", "New date and time"),
+    "old_slot": ("Ancien créneau", "Previous date and time"),
+    "from_slot": ("Déplacée depuis", "Moved from"),
+    "to_slot": ("Vers", "To"),
+    "deadline": ("À confirmer avant", "Confirm before"),
+    "note": ("Message", "Message"),
+    "reservations_cancelled": ("Réservations annulées", "Reservations cancelled"),
 }
 
 
@@ -100,6 +108,19 @@ def format_slot(start: datetime, timezone: str | None, locale: Locale) -> str:
     day = format_date(local, format="full", locale=locale)
     time = format_time(local, format="short", locale=locale)
     return f"{day} à {time}" if locale == "fr" else f"{day} at {time}"
+
+
+def format_deadline(moment: datetime, timezone: str | None, locale: Locale) -> str:
+    """A deadline with its zone named, since the visitor may not be there yet:
+    ``Wednesday, July 14, 2027 at 8:00 PM (Central European Summer Time)``."""
+    local = moment.astimezone(zone(timezone))
+    name = get_timezone_name(local, width="long", locale=locale)
+    return f"{format_slot(moment, timezone, locale)} ({name})"
+
+
+def format_percent_of(percent: int, locale: Locale) -> str:
+    """``50 %`` (no-break space) in French, ``50%`` in English."""
+    return format_percent(Decimal(percent) / 100, locale=locale)
 
 
 def format_money(cents: int, currency: str, locale: Locale) -> str:
@@ -258,6 +279,13 @@ def activity_url(storefront_url: str, activity_id: uuid.UUID) -> str:
     return f"{storefront_url.rstrip('/')}/activities/{activity_id}"
 
 
+def reservation_url(storefront_url: str, reservation_id: uuid.UUID, token: str) -> str:
+    """The visitor's own page of one reservation, opened by their token."""
+    return (
+        f"{storefront_url.rstrip('/')}/reservations/{reservation_id}?token={quote(token, safe='')}"
+    )
+
+
 def _title(title: v1.Localized, locale: Locale) -> str:
     return one_line(title.fr if locale == "fr" else title.en)
 
@@ -359,10 +387,15 @@ VISITOR_CANCELLATION_REASONS: dict[str, tuple[str, str]] = {
         "et il ne restait plus de place.",
         "Your payment arrived after your hold had expired and no seats were left.",
     ),
+    "SLOT_CANCELLED": (
+        "Le départ auquel vous étiez inscrit est annulé. Nous en sommes désolés.",
+        "The departure you booked has been cancelled. We are sorry.",
+    ),
 }
 
 #: A reservation cancelled for NO_SEATS_AFTER_LATE_PAYMENT was never confirmed: its
-#: provider never heard of it, so it gets no cancellation notice (see ``service``).
+#: provider never heard of it, so it gets no cancellation notice; for SLOT_CANCELLED
+#: the provider gets one summary of the departure instead (see ``service``).
 PROVIDER_CANCELLATION_REASONS: dict[str, str] = {
     "VISITOR": "Le visiteur a annulé sa réservation.",
     "PROVIDER": "Vous avez annulé cette réservation.",
@@ -376,11 +409,65 @@ def _cancellation_rows(
     rows: list[tuple[str, str | list[str]]] = []
     if facts and facts.title:
         rows.append((label("activity", locale), _title(facts.title, locale)))
-    if facts and facts.slot_start:
-        rows.append((label("date", locale), format_slot(facts.slot_start, facts.timezone, locale)))
+    slot_start = event.slot_start or (facts.slot_start if facts else None)
+    if slot_start:
+        timezone = facts.timezone if facts else None
+        rows.append((label("date", locale), format_slot(slot_start, timezone, locale)))
     rows.append((label("reservation", locale), str(event.reservation_id)))
+    if event.total_cents is not None:
+        rows.append(
+            (label("total_paid", locale), format_money(event.total_cents, event.currency, locale))
+        )
     rows.append((label("refund", locale), format_money(event.refund_cents, event.currency, locale)))
     return rows
+
+
+def _note(note: str | None, locale: Locale) -> list[Block]:
+    """The provider's or the office's own words, quoted as they wrote them."""
+    if not note or not note.strip():
+        return []
+    fr = locale == "fr"
+    return [Paragraph(f"Message : « {note.strip()} »" if fr else f"Message: “{note.strip()}”")]
+
+
+def _visitor_refund_text(event: v1.ReservationCancelled, locale: Locale) -> str:
+    fr = locale == "fr"
+    refund = format_money(event.refund_cents, event.currency, locale)
+    if event.reason == "VISITOR" and event.refund_percent is not None:
+        percent = format_percent_of(event.refund_percent, locale)
+        if event.refund_cents > 0:
+            return (
+                f"Selon les conditions d'annulation de l'activité, vous êtes remboursé de "
+                f"{percent} : {refund}, versés sur le moyen de paiement utilisé."
+                if fr
+                else f"Under the activity's cancellation policy you get {percent} back: "
+                f"{refund}, paid back to the payment method you used."
+            )
+        return (
+            f"Selon les conditions d'annulation de l'activité, cette annulation ne donne "
+            f"droit à aucun remboursement ({percent})."
+            if fr
+            else f"Under the activity's cancellation policy this cancellation gives no "
+            f"refund ({percent})."
+        )
+    if event.reason == "SLOT_CANCELLED" and event.refund_cents > 0:
+        return (
+            f"Vous êtes remboursé intégralement : {refund}, versés sur le moyen de paiement "
+            "utilisé."
+            if fr
+            else f"You are refunded in full: {refund}, paid back to the payment method you used."
+        )
+    if event.refund_cents > 0:
+        return (
+            f"Un remboursement de {refund} sera versé sur le moyen de paiement utilisé."
+            if fr
+            else f"A refund of {refund} will be paid back to the payment method you used."
+        )
+    return (
+        "Aucun remboursement n'est prévu pour cette annulation."
+        if fr
+        else "No refund is due for this cancellation."
+    )
 
 
 def visitor_cancellation(
@@ -388,20 +475,9 @@ def visitor_cancellation(
 ) -> RenderedMail:
     locale: Locale = event.visitor.locale
     fr = locale == "fr"
-    refund = format_money(event.refund_cents, event.currency, locale)
-    if event.refund_cents > 0:
-        refund_text = (
-            f"Un remboursement de {refund} sera versé sur le moyen de paiement utilisé."
-            if fr
-            else f"A refund of {refund} will be paid back to the payment method you used."
-        )
-    else:
-        refund_text = (
-            "Aucun remboursement n'est prévu pour cette annulation."
-            if fr
-            else "No refund is due for this cancellation."
-        )
     subject = "Réservation annulée" if fr else "Booking cancelled"
+    if event.reason == "SLOT_CANCELLED":
+        subject = "Départ annulé" if fr else "Departure cancelled"
     if facts and facts.title:
         subject += f" : {_title(facts.title, locale)}" if fr else f": {_title(facts.title, locale)}"
     reason_fr, reason_en = VISITOR_CANCELLATION_REASONS[event.reason]
@@ -411,8 +487,9 @@ def visitor_cancellation(
         [
             Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
             Paragraph(reason_fr if fr else reason_en),
+            *_note(event.note, locale),
             Details(_cancellation_rows(event, facts, locale)),
-            Paragraph(refund_text),
+            Paragraph(_visitor_refund_text(event, locale)),
         ],
     )
     return doc.render()
@@ -425,25 +502,239 @@ def provider_cancellation_notice(
     subject = "Réservation annulée"
     if facts and facts.title:
         subject += f" : {_title(facts.title, locale)}"
-    if facts and facts.slot_start:
-        subject += f", {format_slot(facts.slot_start, facts.timezone, locale)}"
+    slot_start = event.slot_start or (facts.slot_start if facts else None)
+    if slot_start:
+        subject += f", {format_slot(slot_start, facts.timezone if facts else None, locale)}"
     refund = format_money(event.refund_cents, event.currency, locale)
+    if event.refund_cents <= 0:
+        refund_text = "Le visiteur n'est pas remboursé."
+    elif event.reason == "VISITOR" and event.refund_percent is not None:
+        percent = format_percent_of(event.refund_percent, locale)
+        refund_text = (
+            f"Selon les conditions d'annulation de l'activité, le visiteur est remboursé "
+            f"de {percent} : {refund}."
+        )
+    else:
+        refund_text = f"Le visiteur est remboursé de {refund}."
     doc = Document(
         locale,
         subject,
         [
             Paragraph("Bonjour,"),
             Paragraph(PROVIDER_CANCELLATION_REASONS[event.reason]),
+            *_note(event.note, locale),
             Details(
                 [
                     *_cancellation_rows(event, facts, locale),
                     (label("visitor", locale), event.visitor.name),
                 ]
             ),
+            Paragraph(refund_text),
+        ],
+    )
+    return doc.render()
+
+
+def provider_slot_cancelled(event: v1.SlotCancelled, activity: ActivityFacts) -> RenderedMail:
+    """One summary for the provider when a whole departure is cancelled."""
+    locale = PROVIDER_LOCALE
+    when = format_slot(event.slot_start, activity.timezone, locale)
+    title = _title(activity.title, locale) if activity.title else None
+    subject = f"Départ annulé : {title}, {when}" if title else f"Départ annulé : {when}"
+    who = (
+        "Vous avez annulé ce départ."
+        if event.cancelled_by == "PROVIDER"
+        else "L'office de tourisme a annulé ce départ."
+    )
+    count = event.reservations_cancelled
+    if count == 0:
+        summary = "Aucune réservation confirmée n'était inscrite sur ce départ."
+    elif count == 1:
+        summary = "1 réservation a été annulée et remboursée intégralement."
+    else:
+        summary = f"{count} réservations ont été annulées et remboursées intégralement."
+    rows: list[tuple[str, str | list[str]]] = []
+    if title:
+        rows.append((label("activity", locale), title))
+    rows.append((label("slot", locale), when))
+    rows.append((label("reservations_cancelled", locale), str(count)))
+    blocks: list[Block] = [
+        Paragraph("Bonjour,"),
+        Paragraph(
+            f"Le départ « {title} » du {when} est annulé."
+            if title
+            else f"Le départ du {when} est annulé."
+        ),
+        Paragraph(who),
+        *_note(event.note, locale),
+        Details(rows),
+        Paragraph(summary),
+    ]
+    if count:
+        blocks.append(Paragraph("Chaque visiteur a été prévenu par e-mail."))
+    return Document(locale, subject, blocks).render()
+
+
+# --- rebooking ------------------------------------------------------------------------
+
+
+def visitor_rebooked(event: v1.ReservationRebooked, activity: ActivityFacts) -> RenderedMail:
+    locale: Locale = event.visitor.locale
+    fr = locale == "fr"
+    title = _title(event.activity_title, locale)
+    new = format_slot(event.slot_start, activity.timezone, locale)
+    old = format_slot(event.from_slot_start, activity.timezone, locale)
+    rows: list[tuple[str, str | list[str]]] = [
+        (label("activity", locale), title),
+        (label("new_slot", locale), f"{new} (heure locale)" if fr else f"{new} (local time)"),
+        (label("old_slot", locale), old),
+        (label("participants", locale), _unit_counts(event.units, locale)),
+        (label("reservation", locale), str(event.reservation_id)),
+    ]
+    if activity.meeting_point:
+        rows.append((label("meeting_point", locale), activity.meeting_point))
+    doc = Document(
+        locale,
+        f"Réservation déplacée : {title}" if fr else f"Booking moved: {title}",
+        [
+            Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
             Paragraph(
-                f"Le visiteur est remboursé de {refund}."
-                if event.refund_cents > 0
-                else "Le visiteur n'est pas remboursé."
+                f"Votre réservation a bien été déplacée au {new}."
+                if fr
+                else f"Your booking has been moved to {new}."
+            ),
+            Details(rows),
+            Paragraph(
+                "Votre numéro de réservation ne change pas ; présentez-le à votre arrivée."
+                if fr
+                else "Your reservation number stays the same; please show it when you arrive."
+            ),
+            Paragraph("À bientôt !" if fr else "See you soon!"),
+        ],
+    )
+    return doc.render()
+
+
+def provider_rebooked_notice(
+    event: v1.ReservationRebooked, activity: ActivityFacts
+) -> RenderedMail:
+    locale = PROVIDER_LOCALE
+    title = _title(event.activity_title, locale)
+    new = format_slot(event.slot_start, activity.timezone, locale)
+    old = format_slot(event.from_slot_start, activity.timezone, locale)
+    doc = Document(
+        locale,
+        f"Réservation déplacée : {title}, {new}",
+        [
+            Paragraph("Bonjour,"),
+            Paragraph(f"{event.visitor.name} a déplacé sa réservation du {old} au {new}."),
+            Details(
+                [
+                    (label("activity", locale), title),
+                    (label("visitor", locale), event.visitor.name),
+                    (label("from_slot", locale), old),
+                    (label("to_slot", locale), new),
+                    (label("participants", locale), _unit_counts(event.units, locale)),
+                    (label("reservation", locale), str(event.reservation_id)),
+                ]
+            ),
+            Paragraph("Les places de l'ancien créneau sont libérées."),
+        ],
+    )
+    return doc.render()
+
+
+def _unit_counts(units: Sequence[v1.UnitLine], locale: Locale) -> list[str]:
+    """Participants without prices (a rebooking does not say what was paid)."""
+    return [f"{u.quantity} {TIMES} {unit_label(u.id, locale)}" for u in units]
+
+
+# --- waitlist ------------------------------------------------------------------------
+
+
+def visitor_waitlist_offer(
+    event: v1.WaitlistOfferMade, activity: ActivityFacts, storefront_url: str | None
+) -> RenderedMail:
+    """The offer of a held place; the visitor's token appears only inside the link."""
+    locale: Locale = event.visitor.locale
+    fr = locale == "fr"
+    title = _title(event.activity_title, locale)
+    when = format_slot(event.slot_start, activity.timezone, locale)
+    deadline = format_deadline(event.expires_at, activity.timezone, locale)
+    rows: list[tuple[str, str | list[str]]] = [
+        (label("activity", locale), title),
+        (label("date", locale), f"{when} (heure locale)" if fr else f"{when} (local time)"),
+        (label("participants", locale), unit_lines(event.units, event.currency, locale)),
+        (label("total", locale), format_money(event.total_cents, event.currency, locale)),
+        (label("deadline", locale), deadline),
+        (label("reservation", locale), str(event.reservation_id)),
+    ]
+    blocks: list[Block] = [
+        Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
+        Paragraph(
+            "Bonne nouvelle : des places se sont libérées sur le créneau que vous attendiez. "
+            f"Nous les avons mises de côté pour vous jusqu'au {deadline}."
+            if fr
+            else "Good news: seats have opened up on the time slot you were waiting for. "
+            f"We are holding them for you until {deadline}."
+        ),
+        Details(rows),
+        Paragraph(
+            "Réglez votre réservation avant cette heure pour la confirmer ; sans paiement, "
+            "les places seront proposées à la personne suivante."
+            if fr
+            else "Pay for your booking before then to confirm it; without payment the seats "
+            "go to the next person waiting."
+        ),
+    ]
+    if storefront_url:
+        blocks.append(
+            Link(
+                "Voir et régler ma réservation" if fr else "View and pay for my booking",
+                reservation_url(storefront_url, event.reservation_id, event.visitor_token),
+            )
+        )
+    return Document(
+        locale,
+        f"Une place s'est libérée : {title}" if fr else f"A place has opened up: {title}",
+        blocks,
+    ).render()
+
+
+# --- refunds -------------------------------------------------------------------------
+
+
+def visitor_refund_sent(
+    event: v1.RefundUpdated, visitor: v1.Visitor, facts: ReservationFacts | None
+) -> RenderedMail:
+    locale: Locale = visitor.locale
+    fr = locale == "fr"
+    amount = format_money(event.amount_cents, event.currency, locale)
+    rows: list[tuple[str, str | list[str]]] = []
+    if facts and facts.title:
+        rows.append((label("activity", locale), _title(facts.title, locale)))
+    if facts and facts.slot_start:
+        rows.append((label("date", locale), format_slot(facts.slot_start, facts.timezone, locale)))
+    rows.append((label("reservation", locale), str(event.reservation_id)))
+    rows.append((label("refund", locale), amount))
+    subject = "Remboursement envoyé" if fr else "Refund sent"
+    if facts and facts.title:
+        subject += f" : {_title(facts.title, locale)}" if fr else f": {_title(facts.title, locale)}"
+    doc = Document(
+        locale,
+        subject,
+        [
+            Paragraph(f"Bonjour {visitor.name}," if fr else f"Hello {visitor.name},"),
+            Paragraph(
+                f"Le remboursement de {amount} a été envoyé sur le moyen de paiement utilisé."
+                if fr
+                else f"Your refund of {amount} has been sent to the payment method you used."
+            ),
+            Details(rows),
+            Paragraph(
+                "Il peut falloir quelques jours pour qu'il apparaisse sur votre relevé."
+                if fr
+                else "It can take a few days to appear on your statement."
             ),
         ],
     )

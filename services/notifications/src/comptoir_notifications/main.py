@@ -19,9 +19,10 @@ app = create_service_app(
         name="notifications",
         title="Comptoir notifications",
         description=(
-            "E-mails about reservations: the visitor's confirmation and cancellation in "
-            "their language, the provider's booking and cancellation notices. Each goes "
-            "out at most once."
+            "E-mails about reservations: the visitor's confirmation, cancellation, "
+            "rebooking, waitlist offer and refund in their language; the provider's "
+            "booking, cancellation and rebooking notices and cancelled-departure "
+            "summaries. Each goes out at most once."
         ),
         version="1.0.0",
         settings=settings,

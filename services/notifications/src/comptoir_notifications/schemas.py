@@ -10,10 +10,15 @@ from pydantic import BaseModel
 
 
 class MessagePublic(BaseModel):
-    """One message about a reservation, as staff see it (never its recipient's address)."""
+    """One message about a reservation, as staff see it (never its recipient's address).
+
+    A provider's summary of a cancelled departure is about a slot, not one reservation:
+    its ``reservation_id`` is null and its ``slot_id`` says which departure.
+    """
 
     id: uuid.UUID
-    reservation_id: uuid.UUID
+    reservation_id: uuid.UUID | None
+    slot_id: uuid.UUID | None
     event_type: str
     recipient_kind: Literal["visitor", "provider"]
     channel: Literal["email"]

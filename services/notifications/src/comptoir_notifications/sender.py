@@ -37,6 +37,7 @@ from comptoir_common.service import Runtime
 from comptoir_common.telemetry import (
     ATTR_EVENT_ID,
     ATTR_RESERVATION_ID,
+    ATTR_SLOT_ID,
     context_from_carrier,
 )
 from comptoir_notifications import mails
@@ -221,18 +222,21 @@ class MailSender:
         """Send one claimed mail and record what happened, in the booking's trace."""
         token = otel_context.attach(context_from_carrier(mail.trace_headers))
         try:
+            attributes: dict[str, str | int] = {
+                ATTR_MAIL_ID: str(mail.id),
+                ATTR_MAIL_RECIPIENT_KIND: mail.recipient_kind,
+                ATTR_MAIL_ATTEMPT: mail.attempts,
+                ATTR_EVENT_ID: str(mail.event_id),
+                "server.address": self.settings.smtp_host,
+                "server.port": self.settings.smtp_port,
+            }
+            # A departure summary is about a slot, not one reservation.
+            if mail.reservation_id is not None:
+                attributes[ATTR_RESERVATION_ID] = str(mail.reservation_id)
+            if mail.slot_id is not None:
+                attributes[ATTR_SLOT_ID] = str(mail.slot_id)
             with tracer.start_as_current_span(
-                "smtp send",
-                kind=SpanKind.CLIENT,
-                attributes={
-                    ATTR_MAIL_ID: str(mail.id),
-                    ATTR_MAIL_RECIPIENT_KIND: mail.recipient_kind,
-                    ATTR_MAIL_ATTEMPT: mail.attempts,
-                    ATTR_EVENT_ID: str(mail.event_id),
-                    ATTR_RESERVATION_ID: str(mail.reservation_id),
-                    "server.address": self.settings.smtp_host,
-                    "server.port": self.settings.smtp_port,
-                },
+                "smtp send", kind=SpanKind.CLIENT, attributes=attributes
             ) as span:
                 outcome = await self.transmit(mail)
                 span.set_attribute(ATTR_MAIL_OUTCOME, outcome.verdict)
@@ -304,7 +308,8 @@ class MailSender:
         log_values = {
             "mail_id": str(mail.id),
             "event_id": str(mail.event_id),
-            "reservation_id": str(mail.reservation_id),
+            "reservation_id": str(mail.reservation_id or ""),
+            "slot_id": str(mail.slot_id or ""),
             "recipient_kind": mail.recipient_kind,
             "attempt": mail.attempts,
             "status": str(values["status"]),

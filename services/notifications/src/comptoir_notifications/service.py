@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, TypeAlias
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from comptoir_common.auth import Principal
 from comptoir_common.db import utcnow
@@ -32,6 +35,7 @@ from comptoir_notifications.store import (
     Provider,
     RecipientKind,
     Reservation,
+    WaitingNotice,
 )
 
 log = logging.getLogger("comptoir.notifications")
@@ -89,15 +93,26 @@ async def activity_facts(session: AsyncSession, activity_id: uuid.UUID) -> Activ
 
 # --- reservation facts -----------------------------------------------------------------
 
+#: Booking events that name the reservation's visitor (and so may release a waiting notice).
+ReservationEvent: TypeAlias = (
+    v1.HoldPlaced
+    | v1.ReservationConfirmed
+    | v1.ReservationCancelled
+    | v1.ReservationRebooked
+    | v1.WaitlistOfferMade
+)
 
-async def remember_reservation(
-    session: AsyncSession,
-    event: v1.HoldPlaced | v1.ReservationConfirmed | v1.ReservationCancelled,
-) -> Reservation:
+#: Columns set once, by whichever event brings them first.
+_FIRST_WINS = ("confirmed_at", "cancelled_at", "rebooked_at")
+
+
+async def remember_reservation(session: AsyncSession, event: ReservationEvent) -> Reservation:
     """Record what later mails need to know of a reservation; returns the merged row.
 
     Booking's events travel on different topics, so a cancellation may be handled
-    before the confirmation it cancels: the row remembers both moments.
+    before the confirmation it cancels: the row remembers each moment once. The slot is
+    the one the hold or confirmation named unless a rebooking or a cancellation (which
+    know the current slot) says otherwise; the visitor is the latest event's.
     """
     now = utcnow()
     values: dict[str, Any] = {
@@ -105,21 +120,32 @@ async def remember_reservation(
         "activity_id": event.activity_id,
         "provider_id": event.provider_id,
         "territory_id": event.territory_id,
+        "visitor_name": event.visitor.name,
+        "visitor_email": str(event.visitor.email),
+        "visitor_locale": event.visitor.locale,
         "updated_at": now,
     }
-    if isinstance(event, v1.HoldPlaced | v1.ReservationConfirmed):
+    slot_is_current = isinstance(event, v1.ReservationRebooked | v1.ReservationCancelled)
+    if not isinstance(event, v1.ReservationCancelled):
         values["slot_start"] = event.slot_start
         values["activity_title"] = event.activity_title.model_dump()
+    elif event.slot_start is not None:
+        values["slot_start"] = event.slot_start
     if isinstance(event, v1.ReservationConfirmed):
         values["confirmed_at"] = now
     if isinstance(event, v1.ReservationCancelled):
         values["cancelled_at"] = now
+    if isinstance(event, v1.ReservationRebooked):
+        values["rebooked_at"] = now
     stmt = insert(Reservation).values(**values)
-    merged = {
-        key: func.coalesce(getattr(Reservation, key), stmt.excluded[key])
-        for key in values
-        if key in ("slot_start", "activity_title", "confirmed_at", "cancelled_at")
-    }
+    merged: dict[str, Any] = {}
+    for key in values:
+        if key in ("id", "activity_id", "provider_id", "territory_id", "updated_at"):
+            continue
+        if key in _FIRST_WINS or (key in ("slot_start", "activity_title") and not slot_is_current):
+            merged[key] = func.coalesce(getattr(Reservation, key), stmt.excluded[key])
+        else:
+            merged[key] = stmt.excluded[key]
     row = await session.scalar(
         stmt.on_conflict_do_update(index_elements=["id"], set_={**merged, "updated_at": now})
         .returning(Reservation)
@@ -129,31 +155,89 @@ async def remember_reservation(
     return row
 
 
+def _visitor_of(reservation: Reservation | None) -> v1.Visitor | None:
+    """The visitor a booking event named for this reservation, if any has yet."""
+    if reservation is None or not reservation.visitor_email:
+        return None
+    return v1.Visitor.model_construct(
+        name=reservation.visitor_name or "",
+        email=reservation.visitor_email,
+        locale="en" if reservation.visitor_locale == "en" else "fr",
+    )
+
+
+async def _reservation_facts(
+    session: AsyncSession, reservation: Reservation, slot_start: datetime | None = None
+) -> ReservationFacts:
+    activity = await activity_facts(session, reservation.activity_id)
+    title = (
+        v1.Localized(**reservation.activity_title) if reservation.activity_title else activity.title
+    )
+    return ReservationFacts(
+        reservation_id=reservation.id,
+        activity_id=reservation.activity_id,
+        title=title,
+        slot_start=slot_start or reservation.slot_start,
+        timezone=activity.timezone,
+    )
+
+
 # --- recording mails -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Origin:
+    """The event a mail is about: one mail per (event, recipient, channel)."""
+
+    event_id: uuid.UUID
+    event_type: str
+    territory_id: uuid.UUID
+    provider_id: uuid.UUID
+    reservation_id: uuid.UUID | None
+    slot_id: uuid.UUID | None
+    trace_headers: dict[str, str]
+
+    @classmethod
+    def of(
+        cls,
+        envelope: Envelope,
+        event: ReservationEvent | v1.SlotCancelled | v1.RefundUpdated,
+    ) -> Origin:
+        return cls(
+            event_id=envelope.event_id,
+            event_type=envelope.type,
+            territory_id=event.territory_id,
+            provider_id=event.provider_id,
+            reservation_id=getattr(event, "reservation_id", None),
+            slot_id=getattr(event, "slot_id", None),
+            trace_headers=current_trace_carrier(),
+        )
+
+
 def _mail(
-    envelope: Envelope,
-    event: v1.ReservationConfirmed | v1.ReservationCancelled,
+    origin: Origin,
     kind: RecipientKind,
     rendered: RenderedMail,
     recipient: tuple[str, str] | None,
-    carrier: dict[str, str],
+    *,
+    dedup_key: str | None = None,
 ) -> OutgoingMail:
     """An outgoing mail row; the recipient is checked against header injection here."""
     mail = OutgoingMail(
-        event_id=envelope.event_id,
-        event_type=envelope.type,
+        event_id=origin.event_id,
+        event_type=origin.event_type,
         recipient_kind=kind,
         channel=EMAIL,
-        reservation_id=event.reservation_id,
-        territory_id=event.territory_id,
-        provider_id=event.provider_id,
+        reservation_id=origin.reservation_id,
+        slot_id=origin.slot_id,
+        territory_id=origin.territory_id,
+        provider_id=origin.provider_id,
+        dedup_key=dedup_key,
         locale=rendered.locale,
         subject=rendered.subject,
         body_text=rendered.text,
         body_html=rendered.html,
-        trace_headers=carrier,
+        trace_headers=origin.trace_headers,
     )
     if recipient is not None:
         mail.to_name, mail.to_address = recipient
@@ -165,22 +249,39 @@ def _mail(
     return mail
 
 
+def _visitor_mail(origin: Origin, rendered: RenderedMail, visitor: v1.Visitor) -> OutgoingMail:
+    return _mail(origin, RecipientKind.VISITOR, rendered, (visitor.name, str(visitor.email)))
+
+
+async def _provider_mail(
+    session: AsyncSession, origin: Origin, rendered: RenderedMail
+) -> OutgoingMail:
+    return _mail(
+        origin,
+        RecipientKind.PROVIDER,
+        rendered,
+        await _provider_recipient(session, origin.provider_id),
+    )
+
+
 async def _record(session: AsyncSession, outgoing: list[OutgoingMail]) -> int:
-    """Insert each mail unless this (event, recipient, channel) already has one."""
+    """Insert each mail unless this (event, recipient, channel) already has one, or
+    (for a mail with a ``dedup_key``) this fact was already told to this recipient."""
     recorded = 0
     for mail in outgoing:
         mail_id = await session.scalar(
             insert(OutgoingMail)
             .values(**mail.model_dump())
-            .on_conflict_do_nothing(constraint="uq_outgoing_mail_event_recipient")
+            .on_conflict_do_nothing()  # the (event, recipient) and the dedup_key indexes
             .returning(OutgoingMail.id)  # type: ignore[call-overload]
         )
         log.info(
-            "mail recorded" if mail_id else "mail already recorded for this event",
+            "mail recorded" if mail_id else "mail already recorded for this event or fact",
             extra={
                 "mail_id": str(mail_id or ""),
                 "event_id": str(mail.event_id),
-                "reservation_id": str(mail.reservation_id),
+                "reservation_id": str(mail.reservation_id or ""),
+                "slot_id": str(mail.slot_id or ""),
                 "recipient_kind": mail.recipient_kind,
                 "status": mail.status,
             },
@@ -196,6 +297,15 @@ async def _provider_recipient(
     return (provider.name, provider.email) if provider else None
 
 
+# --- booking events --------------------------------------------------------------------
+
+
+async def on_hold_placed(session: AsyncSession, event: v1.HoldPlaced) -> int:
+    """No mail of its own: remembers the reservation (and its visitor)."""
+    reservation = await remember_reservation(session, event)
+    return await release_waiting(session, reservation)
+
+
 async def notify_confirmed(
     session: AsyncSession,
     envelope: Envelope,
@@ -205,80 +315,244 @@ async def notify_confirmed(
 ) -> int:
     """The visitor's confirmation and the provider's booking notice; how many recorded."""
     reservation = await remember_reservation(session, event)
+    recorded = 0
     if reservation.cancelled_at is not None:
         log.info(
             "confirmation handled after its cancellation: no confirmation mail",
             extra={"reservation_id": str(event.reservation_id)},
         )
-        return 0
-    activity = await activity_facts(session, event.activity_id)
-    carrier = current_trace_carrier()
-    visitor = event.visitor
-    return await _record(
-        session,
-        [
-            _mail(
-                envelope,
-                event,
-                RecipientKind.VISITOR,
-                mails.visitor_confirmation(event, activity, storefront_url),
-                (visitor.name, str(visitor.email)),
-                carrier,
-            ),
-            _mail(
-                envelope,
-                event,
-                RecipientKind.PROVIDER,
-                mails.provider_booking_notice(event, activity),
-                await _provider_recipient(session, event.provider_id),
-                carrier,
-            ),
-        ],
-    )
+    else:
+        if reservation.rebooked_at is not None and reservation.slot_start is not None:
+            # Handled after a rebooking of it: tell the slot it is on now.
+            event = event.model_copy(update={"slot_start": reservation.slot_start})
+        activity = await activity_facts(session, event.activity_id)
+        origin = Origin.of(envelope, event)
+        recorded = await _record(
+            session,
+            [
+                _visitor_mail(
+                    origin,
+                    mails.visitor_confirmation(event, activity, storefront_url),
+                    event.visitor,
+                ),
+                await _provider_mail(
+                    session, origin, mails.provider_booking_notice(event, activity)
+                ),
+            ],
+        )
+    return recorded + await release_waiting(session, reservation)
 
 
 async def notify_cancelled(
     session: AsyncSession, envelope: Envelope, event: v1.ReservationCancelled
 ) -> int:
-    """The visitor's cancellation notice and, if it knew of the booking, the provider's."""
+    """The visitor's cancellation notice and, if it knew of the booking, the provider's.
+
+    A reservation cancelled because seats were gone when a late payment arrived was
+    never confirmed: its provider was never told of it, so it is not told of this. One
+    cancelled with its whole departure (SLOT_CANCELLED) is in the provider's summary
+    (``notify_slot_cancelled``).
+    """
     reservation = await remember_reservation(session, event)
-    activity = await activity_facts(session, event.activity_id)
-    title = (
-        v1.Localized(**reservation.activity_title) if reservation.activity_title else activity.title
-    )
-    facts = ReservationFacts(
-        reservation_id=event.reservation_id,
-        activity_id=event.activity_id,
-        title=title,
-        slot_start=reservation.slot_start,
-        timezone=activity.timezone,
-    )
-    carrier = current_trace_carrier()
-    visitor = event.visitor
-    outgoing = [
-        _mail(
-            envelope,
-            event,
-            RecipientKind.VISITOR,
-            mails.visitor_cancellation(event, facts),
-            (visitor.name, str(visitor.email)),
-            carrier,
-        )
-    ]
-    # A reservation cancelled because seats were gone when a late payment arrived was
-    # never confirmed: its provider was never told of it, so it is not told of this.
+    facts = await _reservation_facts(session, reservation, event.slot_start)
+    origin = Origin.of(envelope, event)
+    outgoing = [_visitor_mail(origin, mails.visitor_cancellation(event, facts), event.visitor)]
     if event.reason in mails.PROVIDER_CANCELLATION_REASONS:
         outgoing.append(
-            _mail(
-                envelope,
-                event,
-                RecipientKind.PROVIDER,
-                mails.provider_cancellation_notice(event, facts),
-                await _provider_recipient(session, event.provider_id),
-                carrier,
-            )
+            await _provider_mail(session, origin, mails.provider_cancellation_notice(event, facts))
         )
-    return await _record(session, outgoing)
+    return await _record(session, outgoing) + await release_waiting(session, reservation)
+
+
+async def notify_rebooked(
+    session: AsyncSession, envelope: Envelope, event: v1.ReservationRebooked
+) -> int:
+    """The visitor's and the provider's notices of a reservation moved to another slot."""
+    reservation = await remember_reservation(session, event)
+    recorded = 0
+    if reservation.cancelled_at is not None:
+        log.info(
+            "rebooking handled after the reservation's cancellation: no mail",
+            extra={"reservation_id": str(event.reservation_id)},
+        )
+    else:
+        activity = await activity_facts(session, event.activity_id)
+        origin = Origin.of(envelope, event)
+        recorded = await _record(
+            session,
+            [
+                _visitor_mail(origin, mails.visitor_rebooked(event, activity), event.visitor),
+                await _provider_mail(
+                    session, origin, mails.provider_rebooked_notice(event, activity)
+                ),
+            ],
+        )
+    return recorded + await release_waiting(session, reservation)
+
+
+async def notify_slot_cancelled(
+    session: AsyncSession, envelope: Envelope, event: v1.SlotCancelled
+) -> int:
+    """One summary for the provider; each visitor hears from their own cancellation."""
+    activity = await activity_facts(session, event.activity_id)
+    if activity.title is None:
+        # Catalog has not told us of the activity: a reservation on it may have.
+        known = await session.scalar(
+            select(col(Reservation.activity_title))
+            .where(col(Reservation.activity_id) == event.activity_id)
+            .where(col(Reservation.activity_title).is_not(None))
+            .limit(1)
+        )
+        if known:
+            activity = replace(activity, title=v1.Localized(**known))
+    origin = Origin.of(envelope, event)
+    return await _record(
+        session,
+        [await _provider_mail(session, origin, mails.provider_slot_cancelled(event, activity))],
+    )
+
+
+async def notify_waitlist_offer(
+    session: AsyncSession,
+    envelope: Envelope,
+    event: v1.WaitlistOfferMade,
+    *,
+    storefront_url: str | None,
+) -> int:
+    """The offer of a held place to the visitor who waited for it.
+
+    The event's visitor token goes into the rendered mail's link only (when there is a
+    storefront to link to); it is never logged nor kept anywhere else.
+    """
+    reservation = await remember_reservation(session, event)
+    recorded = 0
+    if reservation.confirmed_at is not None or reservation.cancelled_at is not None:
+        log.info(
+            "waitlist offer handled after the reservation was confirmed or cancelled: no mail",
+            extra={"reservation_id": str(event.reservation_id)},
+        )
+    elif event.expires_at <= utcnow():
+        log.warning(
+            "waitlist offer handled after it expired: no mail",
+            extra={"reservation_id": str(event.reservation_id)},
+        )
+    else:
+        activity = await activity_facts(session, event.activity_id)
+        recorded = await _record(
+            session,
+            [
+                _visitor_mail(
+                    Origin.of(envelope, event),
+                    mails.visitor_waitlist_offer(event, activity, storefront_url),
+                    event.visitor,
+                )
+            ],
+        )
+    return recorded + await release_waiting(session, reservation)
+
+
+# --- payments events -------------------------------------------------------------------
+
+
+async def notify_refund_updated(
+    session: AsyncSession, envelope: Envelope, event: v1.RefundUpdated
+) -> int:
+    """A refund that went through: the visitor hears it was sent.
+
+    Only SUCCEEDED is told. The refund does not name the visitor: they come from the
+    reservation's booking events. When none has been handled yet, the event waits in
+    ``waiting_notice`` until one is (``release_waiting``).
+    """
+    if event.status != "SUCCEEDED":
+        log.info(
+            "refund update needs no mail",
+            extra={"reservation_id": str(event.reservation_id), "refund_status": event.status},
+        )
+        return 0
+    origin = Origin.of(envelope, event)
+    reservation = await session.get(Reservation, event.reservation_id)
+    visitor = _visitor_of(reservation)
+    if reservation is None or visitor is None:
+        await session.execute(
+            insert(WaitingNotice)
+            .values(
+                event_id=origin.event_id,
+                event_type=origin.event_type,
+                reservation_id=event.reservation_id,
+                data=event.model_dump(mode="json"),
+                trace_headers=origin.trace_headers,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
+        log.warning(
+            "refund notice waits for a booking event naming the visitor",
+            extra={"event_id": str(origin.event_id), "reservation_id": str(event.reservation_id)},
+        )
+        return 0
+    return await _record_refund(session, origin, event, reservation, visitor)
+
+
+async def _record_refund(
+    session: AsyncSession,
+    origin: Origin,
+    event: v1.RefundUpdated,
+    reservation: Reservation,
+    visitor: v1.Visitor,
+) -> int:
+    facts = await _reservation_facts(session, reservation)
+    rendered = mails.visitor_refund_sent(event, visitor, facts)
+    # The same refund announced twice (a redelivered webhook under a new event id) is
+    # told once.
+    dedup_key = f"refund:{event.refund_id}" if event.refund_id else None
+    return await _record(
+        session,
+        [
+            _mail(
+                origin,
+                RecipientKind.VISITOR,
+                rendered,
+                (visitor.name, str(visitor.email)),
+                dedup_key=dedup_key,
+            )
+        ],
+    )
+
+
+async def release_waiting(session: AsyncSession, reservation: Reservation) -> int:
+    """Record the mails that waited for this reservation's visitor; how many."""
+    visitor = _visitor_of(reservation)
+    if visitor is None:
+        return 0
+    waiting = (
+        await session.scalars(
+            select(WaitingNotice)
+            .where(WaitingNotice.reservation_id == reservation.id)  # type: ignore[arg-type]
+            .order_by(WaitingNotice.created_at)  # type: ignore[arg-type]
+            .with_for_update()
+        )
+    ).all()
+    recorded = 0
+    for notice in waiting:
+        if notice.event_type == v1.RefundUpdated.event_type:
+            event = v1.RefundUpdated.model_validate(notice.data)
+            origin = Origin(
+                event_id=notice.event_id,
+                event_type=notice.event_type,
+                territory_id=event.territory_id,
+                provider_id=event.provider_id,
+                reservation_id=event.reservation_id,
+                slot_id=None,
+                trace_headers=notice.trace_headers,
+            )
+            recorded += await _record_refund(session, origin, event, reservation, visitor)
+        else:  # pragma: no cover - only refunds wait today
+            log.error(
+                "waiting notice of an unknown type dropped",
+                extra={"event_id": str(notice.event_id), "event_type": notice.event_type},
+            )
+        await session.delete(notice)
+    return recorded
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -290,6 +564,7 @@ async def list_messages(
     reservation_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    slot_id: uuid.UUID | None = None,
 ) -> Page[MessagePublic]:
     """Office staff see their territory's messages; a provider sees its own."""
     query = select(OutgoingMail).where(OutgoingMail.territory_id == principal.territory_id)  # type: ignore[arg-type]
@@ -297,10 +572,12 @@ async def list_messages(
         query = query.where(OutgoingMail.provider_id == principal.provider_id)  # type: ignore[arg-type]
     if reservation_id is not None:
         query = query.where(OutgoingMail.reservation_id == reservation_id)  # type: ignore[arg-type]
+    if slot_id is not None:
+        query = query.where(OutgoingMail.slot_id == slot_id)  # type: ignore[arg-type]
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if reservation_id is not None and total == 0:
-        # Someone else's reservation and one never heard of answer the same.
-        raise not_found("reservation")
+    if total == 0 and (reservation_id is not None or slot_id is not None):
+        # Someone else's reservation (or slot) and one never heard of answer the same.
+        raise not_found("reservation" if reservation_id is not None else "slot")
     rows = await session.scalars(
         query.order_by(OutgoingMail.created_at, OutgoingMail.recipient_kind.desc())  # type: ignore[arg-type,attr-defined]
         .limit(limit)

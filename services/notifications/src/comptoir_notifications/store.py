@@ -43,7 +43,9 @@ class Activity(SQLModel, table=True):
 class Reservation(SQLModel, table=True):
     """Facts of a reservation from booking's events, for the mails that follow it.
 
-    A cancellation event does not repeat the activity and slot: they come from here.
+    A cancellation or a refund does not repeat the activity and slot, and a refund does
+    not name the visitor: they come from here. ``slot_start`` is the reservation's
+    current slot (a rebooking moves it).
     """
 
     id: uuid.UUID = Field(primary_key=True)
@@ -52,9 +54,34 @@ class Reservation(SQLModel, table=True):
     territory_id: uuid.UUID = Field(index=True)
     slot_start: datetime | None = Field(default=None, sa_type=Timestamp())
     activity_title: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
+    #: Where the visitor's mails go (personal data: never logged, never in the API).
+    visitor_name: str | None = Field(default=None, sa_column=Column(Text))
+    visitor_email: str | None = Field(default=None, max_length=320)
+    visitor_locale: str | None = Field(default=None, max_length=8)
     confirmed_at: datetime | None = Field(default=None, sa_type=Timestamp())
     cancelled_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    rebooked_at: datetime | None = Field(default=None, sa_type=Timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class WaitingNotice(SQLModel, table=True):
+    """An event whose mail cannot be written yet: it needs the visitor of a reservation
+    that no booking event has named yet (a refund handled before its cancellation).
+
+    The first booking event naming the visitor records the mail and deletes this row.
+    ``data`` is the event's payload; only events without personal data wait here.
+    """
+
+    __tablename__ = "waiting_notice"
+
+    event_id: uuid.UUID = Field(primary_key=True)
+    event_type: str = Field(sa_column=Column(String(200), nullable=False))
+    reservation_id: uuid.UUID = Field(index=True)
+    data: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    trace_headers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
 
 class RecipientKind(StrEnum):
@@ -82,16 +109,25 @@ EMAIL = "email"
 class OutgoingMail(SQLModel, table=True):
     """One message to one recipient about one event, sent at most once.
 
-    The unique (event, recipient, channel) constraint makes recording it idempotent;
-    the status only moves PENDING -> SENDING -> SENT | FAILED | UNKNOWN (or back to
-    PENDING after a temporary SMTP error that happened before the message was
-    transferred).
+    The unique (event, recipient, channel) constraint makes recording it idempotent.
+    ``dedup_key`` names the fact a mail tells when several events may tell it (the
+    same refund announced twice): unique per recipient and channel as well. The status
+    only moves PENDING -> SENDING -> SENT | FAILED | UNKNOWN (or back to PENDING after a
+    temporary SMTP error that happened before the message was transferred).
     """
 
     __tablename__ = "outgoing_mail"
     __table_args__ = (
         UniqueConstraint(
             "event_id", "recipient_kind", "channel", name="uq_outgoing_mail_event_recipient"
+        ),
+        Index(
+            "uq_outgoing_mail_dedup_key",
+            "dedup_key",
+            "recipient_kind",
+            "channel",
+            unique=True,
+            postgresql_where=text("dedup_key IS NOT NULL"),
         ),
         Index(
             "ix_outgoing_mail_due",
@@ -110,9 +146,12 @@ class OutgoingMail(SQLModel, table=True):
     event_type: str = Field(sa_column=Column(String(200), nullable=False))
     recipient_kind: str = Field(sa_column=Column(String(16), nullable=False))
     channel: str = Field(default=EMAIL, sa_column=Column(String(16), nullable=False))
-    reservation_id: uuid.UUID = Field(index=True)
+    #: None for a mail about a whole departure (``booking.slot-cancelled.v1``).
+    reservation_id: uuid.UUID | None = Field(default=None, index=True)
+    slot_id: uuid.UUID | None = Field(default=None, index=True)
     territory_id: uuid.UUID = Field(index=True)
     provider_id: uuid.UUID
+    dedup_key: str | None = Field(default=None, sa_column=Column(String(200)))
     locale: str = Field(max_length=8)
     #: Unknown until the provider's address is (a provider notice may be recorded
     #: before its ``catalog.provider-updated.v1`` arrives).
@@ -143,4 +182,5 @@ __all__ = [
     "Provider",
     "RecipientKind",
     "Reservation",
+    "WaitingNotice",
 ]

@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -45,7 +45,7 @@ TEST_DATABASE_URL = os.environ.get(
     "postgresql+asyncpg://comptoir:comptoir@127.0.0.1:5432/comptoir_notifications_test",
 )
 CAPTURE_API = os.environ.get("COMPTOIR_TEST_MAIL_API", "http://127.0.0.1:8025")
-TABLES = "outgoing_mail, reservation, provider, activity, inbox, outbox"
+TABLES = "outgoing_mail, waiting_notice, reservation, provider, activity, inbox, outbox"
 
 
 @pytest.fixture(scope="session")
@@ -178,7 +178,11 @@ class Booking:
         )
 
     def cancelled(
-        self, reason: str = "VISITOR", refund_cents: int = 3500, locale: v1.Locale = "fr"
+        self,
+        reason: str = "VISITOR",
+        refund_cents: int = 3500,
+        locale: v1.Locale = "fr",
+        **extra: Any,
     ) -> v1.ReservationCancelled:
         return v1.ReservationCancelled(
             reservation_id=self.reservation_id,
@@ -190,6 +194,67 @@ class Booking:
             refund_cents=refund_cents,
             currency="EUR",
             visitor=v1.Visitor(name="Marie Dupont", email=self.visitor_email, locale=locale),
+            **extra,
+        )
+
+    def rebooked(self, locale: v1.Locale = "fr") -> v1.ReservationRebooked:
+        return v1.ReservationRebooked(
+            reservation_id=self.reservation_id,
+            slot_id=uuid.uuid4(),
+            activity_id=self.activity_id,
+            provider_id=self.provider_id,
+            territory_id=self.territory_id,
+            from_slot_id=self.slot_id,
+            from_slot_start=datetime(2027, 7, 14, 18, 0, tzinfo=UTC),
+            slot_start=datetime(2027, 7, 16, 7, 30, tzinfo=UTC),
+            activity_title=v1.Localized(fr="Balade en canoë", en="Canoe trip"),
+            units=[v1.UnitLine(id="adult", quantity=2, unit_price_cents=1500)],
+            visitor=v1.Visitor(name="Marie Dupont", email=self.visitor_email, locale=locale),
+        )
+
+    def slot_cancelled(self, reservations: int = 3, note: str | None = None) -> v1.SlotCancelled:
+        return v1.SlotCancelled(
+            slot_id=self.slot_id,
+            activity_id=self.activity_id,
+            provider_id=self.provider_id,
+            territory_id=self.territory_id,
+            slot_start=datetime(2027, 7, 14, 18, 0, tzinfo=UTC),
+            cancelled_by="OFFICE",
+            note=note,
+            reservations_cancelled=reservations,
+        )
+
+    def waitlist_offer(
+        self, locale: v1.Locale = "fr", token: str = "tok.en-secret", hours: float = 2
+    ) -> v1.WaitlistOfferMade:
+        return v1.WaitlistOfferMade(
+            reservation_id=self.reservation_id,
+            slot_id=self.slot_id,
+            activity_id=self.activity_id,
+            provider_id=self.provider_id,
+            territory_id=self.territory_id,
+            waitlist_entry_id=uuid.uuid4(),
+            slot_start=datetime(2027, 7, 14, 18, 0, tzinfo=UTC),
+            activity_title=v1.Localized(fr="Balade en canoë", en="Canoe trip"),
+            units=[v1.UnitLine(id="adult", quantity=1, unit_price_cents=1750)],
+            total_cents=1750,
+            currency="EUR",
+            expires_at=datetime.now(UTC) + timedelta(hours=hours),
+            visitor=v1.Visitor(name="Marie Dupont", email=self.visitor_email, locale=locale),
+            visitor_token=token,
+        )
+
+    def refund(
+        self, status: str = "SUCCEEDED", amount_cents: int = 1750, refund_id: str | None = "re_1"
+    ) -> v1.RefundUpdated:
+        return v1.RefundUpdated(
+            reservation_id=self.reservation_id,
+            provider_id=self.provider_id,
+            territory_id=self.territory_id,
+            refund_id=refund_id,
+            amount_cents=amount_cents,
+            currency="EUR",
+            status=status,  # type: ignore[arg-type]
         )
 
 

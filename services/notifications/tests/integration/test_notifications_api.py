@@ -67,6 +67,7 @@ async def test_staff_see_their_scope_and_others_get_404(
     assert set(items[1]) == {
         "id",
         "reservation_id",
+        "slot_id",
         "event_type",
         "recipient_kind",
         "channel",
@@ -130,3 +131,30 @@ async def test_interrupted_send_shows_as_unknown(
     assert visitor["status"] == "UNKNOWN"
     assert "not sent again (at most once)" in visitor["error"]
     assert visitor["sent_at"] is None
+
+
+async def test_departure_summary_is_listed_by_slot(client, consumers, booking, to_wire) -> None:
+    await consumers.process(v1.SlotCancelled, to_wire(booking.slot_cancelled(reservations=0)))
+    own_provider = office.issue(
+        role="provider",
+        subject="p",
+        territory_id=booking.territory_id,
+        provider_id=booking.provider_id,
+    )
+    answer = await client.get(
+        "/v1/messages", params={"slot_id": str(booking.slot_id)}, headers=bearer(own_provider)
+    )
+    assert answer.status_code == 200
+    [summary] = answer.json()["items"]
+    assert summary["reservation_id"] is None
+    assert summary["slot_id"] == str(booking.slot_id)
+    assert summary["event_type"] == "booking.slot-cancelled.v1"
+    assert summary["recipient_kind"] == "provider"
+
+    other_provider = office.issue(
+        role="provider", subject="q", territory_id=booking.territory_id, provider_id=uuid.uuid4()
+    )
+    answer = await client.get(
+        "/v1/messages", params={"slot_id": str(booking.slot_id)}, headers=bearer(other_provider)
+    )
+    assert answer.status_code == 404

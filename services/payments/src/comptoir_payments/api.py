@@ -6,20 +6,22 @@ import uuid
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy import select
 
 from comptoir_common.auth import CurrentPrincipal
 from comptoir_common.problems import PROBLEM_RESPONSES, Problem, not_found
 from comptoir_common.service import RuntimeDep, SessionDep
 from comptoir_payments import domain, service
-from comptoir_payments.domain import PaymentStatus
+from comptoir_payments.domain import PaymentStatus, RefundStatus
 from comptoir_payments.schemas import (
     AccountPublic,
     OnboardingLanding,
     OnboardingPublic,
     PaymentPublic,
+    RefundPublic,
     WebhookAck,
 )
-from comptoir_payments.store import Payment
+from comptoir_payments.store import Payment, Refund
 from comptoir_payments.stripe_gateway import InvalidWebhook, verify_webhook
 from comptoir_payments.worker import gateway_of
 
@@ -125,10 +127,18 @@ async def get_payment(
     """The visitor token of the reservation, or staff who see its provider.
 
     A visitor gets the PaymentIntent's ``client_secret`` to pay with Stripe.js while the
-    payment is payable; staff never get it.
+    payment is payable; staff never get it. ``refunds`` lists the money given back after a
+    cancellation; ``refunded_cents`` sums those that succeeded.
     """
     async with session.begin():
         payment = await session.get(Payment, reservation_id)
+        refunds = (
+            await session.scalars(
+                select(Refund)
+                .where(Refund.reservation_id == reservation_id)  # type: ignore[arg-type]
+                .order_by(Refund.created_at)  # type: ignore[arg-type]
+            )
+        ).all()
     if payment is None or not principal.sees_reservation(
         reservation_id, payment.provider_id, payment.territory_id
     ):
@@ -145,6 +155,18 @@ async def get_payment(
         stripe_account_id=payment.stripe_account_id,
         client_secret=payment.client_secret if principal.role == "visitor" and payable else None,
         failure_reason=payment.failure_reason,
+        refunds=[
+            RefundPublic(
+                refund_id=r.stripe_refund_id,
+                amount_cents=r.amount_cents,
+                currency=r.currency,
+                status=RefundStatus(r.status),
+                failure_reason=r.failure_reason,
+                created_at=r.created_at,
+            )
+            for r in refunds
+        ],
+        refunded_cents=sum(r.amount_cents for r in refunds if r.status == RefundStatus.SUCCEEDED),
     )
 
 
@@ -168,8 +190,9 @@ async def stripe_webhook(
 ) -> WebhookAck:
     """Verifies ``Stripe-Signature`` on the raw body; applies each event id once.
 
-    Handles ``payment_intent.succeeded``, ``payment_intent.payment_failed`` and
-    ``account.updated``; acknowledges any other type. A verified event that does not
+    Handles ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
+    ``account.updated``, ``refund.updated``, ``refund.failed`` and
+    ``charge.refund.updated``; acknowledges any other type. A verified event that does not
     match what we stored (PaymentIntent, connected account, amount) is acknowledged,
     logged and ignored.
     """

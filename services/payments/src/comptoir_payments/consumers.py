@@ -1,4 +1,4 @@
-"""Payments' Kafka subscribers: catalog projections and booking's holds."""
+"""Payments' Kafka subscribers: catalog projections, booking's holds and cancellations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from comptoir_common.events import Envelope, v1
 from comptoir_common.inbox import Consumers
 from comptoir_common.telemetry import current_trace_carrier
-from comptoir_payments import service
+from comptoir_payments import refunds, service
 
 consumers = Consumers(service="payments")
 
@@ -35,3 +35,13 @@ async def on_hold_released(
     session: AsyncSession, envelope: Envelope, event: v1.HoldReleased
 ) -> None:
     await service.release_hold(session, event)
+
+
+@consumers.on(v1.ReservationCancelled)
+async def on_reservation_cancelled(
+    session: AsyncSession, envelope: Envelope, event: v1.ReservationCancelled
+) -> None:
+    # The refund's Stripe call and webhook continue the cancellation's trace.
+    await refunds.record_cancellation_refund(
+        session, event, current_trace_carrier() or envelope.trace_carrier()
+    )

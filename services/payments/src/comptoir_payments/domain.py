@@ -15,6 +15,15 @@ States::
 A SUCCEEDED payment never changes again: money that Stripe says was taken is never
 forgotten, whatever arrives later or twice. A late success after a cancellation is
 still recorded (and announced) so that booking can confirm or refund it.
+
+Refunds (one per cancellation of a paid reservation)::
+
+    PENDING ──(Stripe: succeeded)──> SUCCEEDED ──(Stripe: failed, the bank sent it back)──┐
+       │                                                                                  ▼
+       └──────(Stripe: failed or canceled, or a definitive refusal)─────────────────> FAILED
+
+FAILED never changes again; SUCCEEDED only becomes FAILED when Stripe says so (a card
+refund can fail days after it succeeded: the bank returns it). Nothing goes back to PENDING.
 """
 
 from __future__ import annotations
@@ -35,6 +44,12 @@ class PaymentStatus(StrEnum):
     CANCELED = "CANCELED"
 
 
+class RefundStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
 StripeOutcome = Literal["succeeded", "failed"]
 
 #: Stripe event types this service acts on; any other verified event is acknowledged.
@@ -45,6 +60,11 @@ OUTCOME_OF_EVENT: dict[str, StripeOutcome] = {
     PAYMENT_SUCCEEDED: "succeeded",
     PAYMENT_FAILED: "failed",
 }
+#: Events whose object is a Refund (on the provider's connected account). ``refund.created``
+#: tells us Stripe's id even when its answer to our request was lost.
+REFUND_EVENTS = frozenset(
+    {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
+)
 
 
 def application_fee(total_cents: int, fee_rate_bps: int) -> int:
@@ -87,6 +107,72 @@ def is_payable(status: PaymentStatus, payment_intent_id: str | None) -> bool:
     )
 
 
+# --- refunds -----------------------------------------------------------------------------
+
+#: Our refund ids are derived (uuid5) from what asked for them: one cancellation, one refund.
+_REFUND_NAMESPACE = uuid.UUID("5b0d3f8e-6c1a-4f2e-9b7d-0c6a2e4f1d93")
+
+
+def cancellation_refund_key(reservation_id: uuid.UUID) -> str:
+    """What makes a refund unique: a reservation is cancelled (and refunded) once."""
+    return f"cancellation:{reservation_id}"
+
+
+def refund_id_for(request_key: str) -> uuid.UUID:
+    return uuid.uuid5(_REFUND_NAMESPACE, request_key)
+
+
+def refund_amount(requested_cents: int, paid_cents: int, already_refunded_cents: int) -> int:
+    """What can go back: what was asked, never more than what is left of the payment."""
+    return max(0, min(requested_cents, paid_cents - already_refunded_cents))
+
+
+#: Stripe's refund statuses that end it; ``pending`` and ``requires_action`` do not.
+_FINAL_AT_STRIPE: dict[str, RefundStatus] = {
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.FAILED,
+}
+
+
+def after_refund_outcome(current: RefundStatus, stripe_status: str) -> RefundStatus | None:
+    """The refund's status after Stripe reports ``stripe_status``, or None when unchanged."""
+    new = _FINAL_AT_STRIPE.get(stripe_status)
+    if new is None or new == current or current == RefundStatus.FAILED:
+        return None
+    if current == RefundStatus.SUCCEEDED and stripe_status != "failed":
+        return None
+    return new
+
+
+def refund_params(
+    *,
+    refund_id: uuid.UUID,
+    reservation_id: uuid.UUID,
+    payment_intent_id: str,
+    amount_cents: int,
+    refund_application_fee: bool,
+) -> dict[str, Any]:
+    """A refund of the direct charge on the provider's account (``Stripe-Account`` header).
+
+    ``refund_application_fee``: the office fee goes back too, in proportion to the amount
+    (Stripe's rule), so that the office never keeps a fee on money the visitor got back.
+    """
+    params: dict[str, Any] = {
+        "payment_intent": payment_intent_id,
+        "amount": amount_cents,
+        "metadata": {"reservation_id": str(reservation_id), "comptoir_refund_id": str(refund_id)},
+    }
+    if refund_application_fee:
+        params["refund_application_fee"] = True
+    return params
+
+
+def refunds_application_fee(application_fee_cents: int | None) -> bool:
+    """A charge that carried an office fee gives it back with its refunds."""
+    return (application_fee_cents or 0) > 0
+
+
 # --- Stripe idempotency keys: derived, so a retry (timeout, 5xx, crash) never doubles ----
 
 
@@ -100,6 +186,10 @@ def payment_intent_idempotency_key(reservation_id: uuid.UUID) -> str:
 
 def cancel_idempotency_key(reservation_id: uuid.UUID) -> str:
     return f"comptoir-payment-intent-cancel-{reservation_id}"
+
+
+def refund_idempotency_key(refund_id: uuid.UUID) -> str:
+    return f"comptoir-refund-{refund_id}"
 
 
 # --- Stripe request bodies ----------------------------------------------------------------

@@ -40,7 +40,7 @@ class PaymentsSettings(ServiceSettings):
     stripe_webhook_secret: str = DEV_STRIPE_WEBHOOK_SECRET
     #: Where this service is reachable from a browser: onboarding return/refresh URLs.
     public_base_url: str = "http://127.0.0.1:8003"
-    #: Idle poll interval of the loop that creates and cancels PaymentIntents.
+    #: Idle poll interval of the loop that calls Stripe for PaymentIntents and Refunds.
     payment_poll_seconds: float = Field(default=0.5, gt=0)
 
     @model_validator(mode="after")
@@ -83,14 +83,20 @@ def create_app(settings: PaymentsSettings) -> FastAPI:
             description=(
                 "Stripe Connect for providers: Express onboarding, the visitors' payments "
                 "as direct charges on the provider's own account (zero commission unless "
-                "the territory sets a visible office fee), and Stripe's webhooks."
+                "the territory sets a visible office fee), refunds of cancelled "
+                "reservations, and Stripe's webhooks."
             ),
             version="1.0.0",
             settings=settings,
             migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
             routers=[router],
             consumers=consumers,
-            publishes=[v1.PaymentSucceeded, v1.PaymentFailed, v1.ProviderAccountUpdated],
+            publishes=[
+                v1.PaymentSucceeded,
+                v1.PaymentFailed,
+                v1.RefundUpdated,
+                v1.ProviderAccountUpdated,
+            ],
             background=[payment_intents],
             on_start=_connect_stripe,
             on_stop=_close_stripe,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
-from comptoir_payments.domain import PaymentStatus
+from comptoir_payments.domain import PaymentStatus, RefundStatus
 
 
 class OnboardingPublic(BaseModel):
@@ -27,6 +28,16 @@ class AccountPublic(BaseModel):
     details_submitted: bool
 
 
+class RefundPublic(BaseModel):
+    #: Stripe's refund id (``re_...``); null until Stripe has accepted the refund.
+    refund_id: str | None
+    amount_cents: int
+    currency: str
+    status: RefundStatus
+    failure_reason: str | None = None
+    created_at: datetime
+
+
 class PaymentPublic(BaseModel):
     reservation_id: uuid.UUID
     status: PaymentStatus
@@ -37,6 +48,10 @@ class PaymentPublic(BaseModel):
     stripe_account_id: str | None
     client_secret: str | None = None
     failure_reason: str | None = None
+    #: Oldest first; one per cancellation that gave money back.
+    refunds: list[RefundPublic] = []
+    #: What has gone back to the visitor (SUCCEEDED refunds only).
+    refunded_cents: int = 0
 
 
 class OnboardingLanding(BaseModel):

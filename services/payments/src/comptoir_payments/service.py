@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import stripe
 from opentelemetry import trace
-from opentelemetry.trace import Link
 from sqlalchemy import String, Uuid, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +35,7 @@ from comptoir_common.telemetry import (
     current_trace_carrier,
     tracer,
 )
-from comptoir_payments import domain
+from comptoir_payments import domain, refunds
 from comptoir_payments.domain import PaymentStatus
 from comptoir_payments.schemas import AccountPublic, OnboardingPublic
 from comptoir_payments.store import (
@@ -54,11 +53,14 @@ from comptoir_payments.stripe_gateway import (
     VerifiedStripeEvent,
     is_transient,
 )
-
-SERVICE = "payments"
-ATTR_STRIPE_EVENT_ID = "comptoir.stripe.event.id"
-ATTR_STRIPE_EVENT_TYPE = "comptoir.stripe.event.type"
-ATTR_PAYMENT_INTENT_ID = "comptoir.payment_intent.id"
+from comptoir_payments.tracing import (
+    ATTR_PAYMENT_INTENT_ID,
+    ATTR_STRIPE_EVENT_ID,
+    ATTR_STRIPE_EVENT_TYPE,
+    SERVICE,
+    continue_booking_trace,
+    metadata_uuid,
+)
 
 log = logging.getLogger("comptoir.payments")
 
@@ -530,6 +532,8 @@ async def apply_stripe_event(session: AsyncSession, event: VerifiedStripeEvent) 
         outcome = await _apply_payment_outcome(session, event, domain.OUTCOME_OF_EVENT[event.type])
     elif event.type == domain.ACCOUNT_UPDATED:
         outcome = await _apply_account_update(session, event)
+    elif event.type in domain.REFUND_EVENTS:
+        outcome = await refunds.apply_refund_event(session, event)
     else:
         outcome = "ignored: event type not handled"
     if outcome.startswith("ignored: mismatch"):
@@ -545,15 +549,6 @@ async def apply_stripe_event(session: AsyncSession, event: VerifiedStripeEvent) 
     return outcome
 
 
-def _reservation_id(obj: dict[str, Any]) -> uuid.UUID | None:
-    metadata = obj.get("metadata")
-    raw = metadata.get("reservation_id") if isinstance(metadata, dict) else None
-    try:
-        return uuid.UUID(str(raw)) if raw else None
-    except ValueError:
-        return None
-
-
 def _failure_message(obj: dict[str, Any]) -> str:
     error = obj.get("last_payment_error")
     if isinstance(error, dict):
@@ -563,32 +558,11 @@ def _failure_message(obj: dict[str, Any]) -> str:
     return "the payment failed at Stripe"
 
 
-@contextmanager
-def continue_booking_trace(
-    carrier: dict[str, str], name: str, attributes: dict[str, str]
-) -> Iterator[dict[str, str]]:
-    """A span in the booking's trace, linked both ways with the webhook's own trace.
-
-    Yields the trace carrier to store with the events written from here, so that the
-    relay publishes them in the booking's trace.
-    """
-    webhook_span = trace.get_current_span()
-    booking_ctx = trace.get_current_span(context_from_carrier(carrier)).get_span_context()
-    if booking_ctx.is_valid:
-        webhook_span.add_link(booking_ctx, {"comptoir.link": "booking-trace"})
-    webhook_ctx = webhook_span.get_span_context()
-    links = [Link(webhook_ctx, {"comptoir.link": "stripe-webhook"})] if webhook_ctx.is_valid else []
-    with tracer.start_as_current_span(
-        name, context=context_from_carrier(carrier), links=links, attributes=attributes
-    ):
-        yield current_trace_carrier() or carrier
-
-
 async def _apply_payment_outcome(
     session: AsyncSession, event: VerifiedStripeEvent, outcome: domain.StripeOutcome
 ) -> str:
     obj = event.data.object
-    reservation_id = _reservation_id(obj)
+    reservation_id = metadata_uuid(obj, "reservation_id")
     if reservation_id is None:
         return "ignored: no reservation_id in metadata"
     payment = await session.get(Payment, reservation_id, with_for_update=True)

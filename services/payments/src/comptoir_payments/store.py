@@ -1,4 +1,4 @@
-"""Payments tables: catalog projections, connected accounts, payments, Stripe events."""
+"""Payments tables: catalog projections, connected accounts, payments, refunds, Stripe events."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from comptoir_common.db import Timestamp, utcnow
 from comptoir_common.inbox import InboxMessage
 from comptoir_common.outbox import OutboxMessage
-from comptoir_payments.domain import PaymentStatus
+from comptoir_payments.domain import PaymentStatus, RefundStatus
 
 
 class Territory(SQLModel, table=True):
@@ -92,6 +92,48 @@ class Payment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
 
+class Refund(SQLModel, table=True):
+    """Money going back to the visitor: a refund of the direct charge, on the provider's account.
+
+    ``id`` is derived from ``request_key`` (one cancellation, one refund), and the Stripe
+    idempotency key from ``id``: a redelivered cancellation never asks Stripe twice.
+    """
+
+    __table_args__ = (
+        Index(
+            "ix_refund_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING' AND stripe_refund_id IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    reservation_id: uuid.UUID = Field(foreign_key="payment.reservation_id", index=True)
+    request_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    #: Why: the cancellation reason booking gave (VISITOR, PROVIDER, SLOT_CANCELLED...).
+    reason: str = Field(max_length=64)
+    #: What booking asked for; ``amount_cents`` is that, capped by what is left to refund.
+    requested_cents: int
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    #: The charge carried the office fee: it goes back with the refund (in proportion).
+    refund_application_fee: bool = False
+    status: RefundStatus = Field(sa_column=Column(String(24), nullable=False))
+    stripe_refund_id: str | None = Field(
+        default=None, sa_column=Column(String(255), nullable=True, unique=True)
+    )
+    failure_reason: str | None = Field(default=None, max_length=500)
+    #: W3C trace context of the cancellation that asked for the refund.
+    trace_carrier: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    #: When the background worker may next call Stripe for this refund (lease or backoff).
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
 class ReleasedHold(SQLModel, table=True):
     """A hold released before its HoldPlaced arrived (topics are not ordered together)."""
 
@@ -120,6 +162,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "Provider",
+    "Refund",
     "ReleasedHold",
     "StripeEvent",
     "Territory",

@@ -58,6 +58,15 @@ class CreatedIntent:
     application_fee_cents: int
 
 
+@dataclass(frozen=True)
+class CreatedRefund:
+    refund_id: str
+    #: Stripe's status: ``succeeded``, ``pending``, ``requires_action``, ``failed``, ``canceled``.
+    status: str
+    amount_cents: int
+    failure_reason: str | None
+
+
 class StripeGateway:
     def __init__(
         self,
@@ -178,6 +187,24 @@ class StripeGateway:
                 return f"not cancelable: {exc.user_message or exc.code}"
             raise
         return str(intent.status)
+
+    async def create_refund(
+        self, *, stripe_account: str, refund_id: uuid.UUID, params: dict[str, Any]
+    ) -> CreatedRefund:
+        """Refund (part of) a direct charge on the provider's account, once per our refund id."""
+        key = domain.refund_idempotency_key(refund_id)
+        async for attempt in self._retrying():
+            with attempt:
+                refund = await self.client.v1.refunds.create_async(
+                    params,  # type: ignore[arg-type]
+                    {"stripe_account": stripe_account, "idempotency_key": key},
+                )
+        return CreatedRefund(
+            refund_id=refund.id,
+            status=str(getattr(refund, "status", None) or "pending"),
+            amount_cents=refund.amount,
+            failure_reason=getattr(refund, "failure_reason", None),  # only once failed
+        )
 
 
 # --- webhooks ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The background loop that talks to Stripe for payments, never inside a transaction."""
+"""The background loop that talks to Stripe for payments and refunds, never inside a transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from comptoir_common.service import Runtime
-from comptoir_payments import service
+from comptoir_payments import refunds, service
 from comptoir_payments.stripe_gateway import StripeGateway
 
 if TYPE_CHECKING:
@@ -41,10 +41,29 @@ async def process_due_payments(runtime: Runtime) -> int:
     return len(jobs)
 
 
+async def process_due_refunds(runtime: Runtime) -> int:
+    """One pass: claim refunds not yet at Stripe (committed), ask Stripe, record the answers."""
+    jobs = await refunds.claim_due_refunds(runtime.sessions)
+    if not jobs:
+        return 0
+    results = await asyncio.gather(
+        *(refunds.run_refund_job(runtime.sessions, gateway_of(runtime), job) for job in jobs),
+        return_exceptions=True,
+    )
+    for job, result in zip(jobs, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error(
+                "refund job failed; will retry after its lease",
+                extra={"reservation_id": str(job.reservation_id), "refund_id": str(job.refund_id)},
+                exc_info=result,
+            )
+    return len(jobs)
+
+
 async def payment_intents(runtime: Runtime) -> None:
-    """ServiceSpec background loop: create and cancel PaymentIntents as payments ask."""
+    """ServiceSpec background loop: PaymentIntents (create, cancel) and Refunds at Stripe."""
     settings: PaymentsSettings = runtime.settings  # type: ignore[assignment]
     while True:
-        handled = await process_due_payments(runtime)
+        handled = await process_due_payments(runtime) + await process_due_refunds(runtime)
         if handled == 0:
             await asyncio.sleep(settings.payment_poll_seconds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,8 +28,13 @@ from payments_support import (
     TEST_DATABASE_URL,
     WEBHOOK_SECRET,
     Deliver,
+    Provider,
     RecordingTransport,
     Tokens,
+    World,
+    post_stripe_event,
+    provider_event,
+    territory_event,
 )
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +44,7 @@ from comptoir_common.db import SessionFactory, make_engine, make_session_factory
 from comptoir_common.events import Envelope, EventPayload
 from comptoir_common.migrations import upgrade_to_head
 from comptoir_common.service import Runtime
+from comptoir_ops import stripe_sim
 from comptoir_payments.consumers import consumers
 from comptoir_payments.main import (
     STRIPE_MOCK_API_BASE,
@@ -157,3 +164,36 @@ def deliver(sessions: SessionFactory) -> Deliver:
         return await consumers.process(type(payload), env.model_dump_json().encode())
 
     return deliver
+
+
+@pytest.fixture
+def world(deliver: Deliver, client: httpx.AsyncClient, tokens: Tokens) -> World:
+    """Makes a territory and a provider (onboarded and able to take payments by default)."""
+
+    async def make(
+        *, fee_rate_bps: int = 250, onboard: bool = True, charges_enabled: bool = True
+    ) -> Provider:
+        p = Provider(territory_id=uuid.uuid4(), provider_id=uuid.uuid4())
+        assert (
+            await deliver(territory_event(p.territory_id, fee_rate_bps=fee_rate_bps)) == "applied"
+        )
+        assert await deliver(provider_event(p.provider_id, p.territory_id)) == "applied"
+        if onboard:
+            answer = await client.post(
+                f"/v1/providers/{p.provider_id}/onboarding", headers=tokens.admin(p.territory_id)
+            )
+            assert answer.status_code == 201, answer.text
+            p.account_id = answer.json()["account_id"]
+        if onboard and charges_enabled:
+            assert p.account_id is not None
+            sent = await post_stripe_event(
+                client,
+                "account.updated",
+                stripe_sim.account_object(p.account_id),
+                account=p.account_id,
+            )
+            assert sent.status_code == 200, sent.text
+            assert sent.json()["outcome"] == "applied: account state updated"
+        return p
+
+    return make

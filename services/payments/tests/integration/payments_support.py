@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,10 @@ from comptoir_common.auth import TokenIssuer
 from comptoir_common.db import SessionFactory
 from comptoir_common.events import v1
 from comptoir_common.outbox import OutboxMessage
+from comptoir_common.service import Runtime
 from comptoir_ops import stripe_sim
 from comptoir_payments.store import Payment
+from comptoir_payments.worker import process_due_payments
 
 HOME = Path(__file__).resolve().parents[4]
 TEST_DATABASE_URL = os.environ.get(
@@ -27,9 +30,12 @@ TEST_DATABASE_URL = os.environ.get(
     "postgresql+asyncpg://comptoir:comptoir@127.0.0.1:5432/comptoir_payments_test",
 )
 WEBHOOK_SECRET = "whsec_integration_tests"
+BOOKING_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+BOOKING_CARRIER = {"traceparent": f"00-{BOOKING_TRACE}-00f067aa0ba902b7-01"}
 MIGRATIONS = HOME / "services" / "payments" / "migrations"
 TABLES = (
-    "inbox, outbox, payment, provider, territory, connected_account, released_hold, stripe_event"
+    "inbox, outbox, refund, payment, provider, territory, connected_account, released_hold, "
+    "stripe_event"
 )
 
 
@@ -42,12 +48,20 @@ class Sent:
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """Forwards to stripe-mock, remembering each request; can answer 503 a few times."""
+    """Forwards to stripe-mock, remembering each request; can answer 503 a few times.
+
+    ``fail_status``/``fail_error`` change what the failures look like (a 400 refusal...);
+    ``answer_fields`` overrides fields of stripe-mock's JSON answers (stripe-mock always
+    answers a fixture: a refund is always ``succeeded`` there).
+    """
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.sent: list[Sent] = []
         self.fail_next = 0
+        self.fail_status = 503
+        self.fail_error: dict[str, Any] = {"type": "api_error", "message": "simulated outage"}
+        self.answer_fields: dict[str, Any] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = (await request.aread()).decode()
@@ -61,10 +75,12 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         )
         if self.fail_next > 0:
             self.fail_next -= 1
-            return httpx.Response(
-                503, json={"error": {"type": "api_error", "message": "simulated outage"}}
-            )
-        return await self.inner.handle_async_request(request)
+            return httpx.Response(self.fail_status, json={"error": self.fail_error})
+        answer = await self.inner.handle_async_request(request)
+        if not self.answer_fields:
+            return answer
+        body = json.loads(await answer.aread()) | self.answer_fields
+        return httpx.Response(answer.status_code, json=body)
 
     def to(self, method: str, path: str) -> list[Sent]:
         return [s for s in self.sent if s.method == method and s.path == path]
@@ -104,6 +120,32 @@ class Tokens:
 
 
 Deliver = Callable[..., Any]
+
+
+@dataclass
+class Provider:
+    territory_id: uuid.UUID
+    provider_id: uuid.UUID
+    account_id: str | None = None
+
+
+World = Callable[..., Awaitable[Provider]]
+
+
+async def hold_awaiting_payment(
+    world: World,
+    deliver: Deliver,
+    runtime: Runtime,
+    *,
+    fee_rate_bps: int = 250,
+    total_cents: int = 4200,
+) -> tuple[Provider, v1.HoldPlaced]:
+    """An onboarded provider and a hold whose PaymentIntent exists (REQUIRES_PAYMENT)."""
+    p = await world(fee_rate_bps=fee_rate_bps)
+    hold = hold_event(uuid.uuid4(), p.provider_id, p.territory_id, total_cents=total_cents)
+    assert await deliver(hold, trace_carrier=BOOKING_CARRIER) == "applied"
+    assert await process_due_payments(runtime) == 1
+    return p, hold
 
 
 async def outbox(sessions: SessionFactory, topic: str) -> list[dict[str, Any]]:
@@ -198,4 +240,23 @@ def released_event(hold: v1.HoldPlaced, reason: str = "EXPIRED") -> v1.HoldRelea
         provider_id=hold.provider_id,
         territory_id=hold.territory_id,
         reason=reason,  # type: ignore[arg-type]
+    )
+
+
+def cancelled_event(
+    hold: v1.HoldPlaced, *, refund_cents: int, reason: str = "VISITOR", currency: str = "EUR"
+) -> v1.ReservationCancelled:
+    return v1.ReservationCancelled(
+        reservation_id=hold.reservation_id,
+        slot_id=hold.slot_id,
+        activity_id=hold.activity_id,
+        provider_id=hold.provider_id,
+        territory_id=hold.territory_id,
+        reason=reason,  # type: ignore[arg-type]
+        refund_cents=refund_cents,
+        currency=currency,
+        visitor=hold.visitor,
+        total_cents=hold.total_cents,
+        refund_percent=refund_cents * 100 // hold.total_cents,
+        slot_start=hold.slot_start,
     )

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 import pytest
 from payments_support import (
+    BOOKING_CARRIER,
+    BOOKING_TRACE,
     WEBHOOK_SECRET,
     Deliver,
     RecordingTransport,
     Tokens,
+    hold_awaiting_payment,
     hold_event,
     outbox,
     payment_row,
@@ -35,56 +37,6 @@ from comptoir_payments.worker import process_due_payments
 SUCCEEDED_TOPIC = "payments.payment-succeeded.v1"
 FAILED_TOPIC = "payments.payment-failed.v1"
 ACCOUNT_TOPIC = "payments.provider-account-updated.v1"
-BOOKING_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-BOOKING_CARRIER = {"traceparent": f"00-{BOOKING_TRACE}-00f067aa0ba902b7-01"}
-
-
-@dataclass
-class Provider:
-    territory_id: uuid.UUID
-    provider_id: uuid.UUID
-    account_id: str | None = None
-
-
-@pytest.fixture
-def world(deliver: Deliver, client: httpx.AsyncClient, tokens: Tokens):  # type: ignore[no-untyped-def]
-    async def make(
-        *, fee_rate_bps: int = 250, onboard: bool = True, charges_enabled: bool = True
-    ) -> Provider:
-        p = Provider(territory_id=uuid.uuid4(), provider_id=uuid.uuid4())
-        assert (
-            await deliver(territory_event(p.territory_id, fee_rate_bps=fee_rate_bps)) == "applied"
-        )
-        assert await deliver(provider_event(p.provider_id, p.territory_id)) == "applied"
-        if onboard:
-            answer = await client.post(
-                f"/v1/providers/{p.provider_id}/onboarding", headers=tokens.admin(p.territory_id)
-            )
-            assert answer.status_code == 201, answer.text
-            p.account_id = answer.json()["account_id"]
-        if onboard and charges_enabled:
-            assert p.account_id is not None
-            sent = await post_stripe_event(
-                client,
-                "account.updated",
-                stripe_sim.account_object(p.account_id),
-                account=p.account_id,
-            )
-            assert sent.status_code == 200, sent.text
-            assert sent.json()["outcome"] == "applied: account state updated"
-        return p
-
-    return make
-
-
-async def hold_awaiting_payment(
-    world, deliver: Deliver, runtime: Runtime, *, fee_rate_bps: int = 250, total_cents: int = 4200
-):  # type: ignore[no-untyped-def]
-    p = await world(fee_rate_bps=fee_rate_bps)
-    hold = hold_event(uuid.uuid4(), p.provider_id, p.territory_id, total_cents=total_cents)
-    assert await deliver(hold, trace_carrier=BOOKING_CARRIER) == "applied"
-    assert await process_due_payments(runtime) == 1
-    return p, hold
 
 
 # --- projections -----------------------------------------------------------------------
@@ -245,6 +197,8 @@ async def test_a_hold_becomes_a_direct_charge_on_the_providers_account_with_the_
         "stripe_account_id": p.account_id,
         "client_secret": None,
         "failure_reason": None,
+        "refunds": [],
+        "refunded_cents": 0,
     }
     assert "_secret_" in visitor.json()["client_secret"]
     staff = await client.get(
