@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,17 +51,7 @@ class BookingProcess:
         return process_status(self.name)
 
     def start(self) -> None:
-        argv = [
-            str(Path(sys.executable).with_name("uvicorn")),
-            "comptoir_booking.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "10",
-        ]
+        argv = self.platform.argv("booking", self.port)
         if not start_process(self.name, argv, env=self.env):
             raise RuntimeError(
                 f"a process named {self.name} (pid {self.pid}) is already running, left over "
@@ -201,22 +189,32 @@ async def burst(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.monotonic()
 
+    run = uuid.uuid4().hex[:8]
+
     async def one(client: httpx.AsyncClient, i: int) -> None:
         url = urls[i % len(urls)]
+        # Like a careful reseller: one Idempotency-Key per reservation, and a request
+        # lost on the wire is sent again with the same key (never booked twice).
+        headers = {"Idempotency-Key": f"burst-{run}-{i}"}
         async with gate:
             t0 = time.monotonic()
-            try:
-                response = await client.post(
-                    url + "/v1/reservations", json=reservation_body(slot_id)
-                )
+            for attempt in range(3):
                 try:
-                    body = response.json()
-                except ValueError:
-                    body = {"text": response.text[:200]}
-                answer = Answer(url, response.status_code, body, seconds=time.monotonic() - t0)
-            except httpx.HTTPError as exc:
-                answer = Answer(url, None, error=f"{type(exc).__name__}: {exc}"[:200])
-                answer.seconds = time.monotonic() - t0
+                    response = await client.post(
+                        url + "/v1/reservations", json=reservation_body(slot_id), headers=headers
+                    )
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = {"text": response.text[:200]}
+                    answer = Answer(url, response.status_code, body, seconds=time.monotonic() - t0)
+                    break
+                except httpx.HTTPError as exc:
+                    answer = Answer(url, None, error=f"{type(exc).__name__}: {exc}"[:200])
+                    answer.seconds = time.monotonic() - t0
+                    if not isinstance(exc, httpx.TransportError) or attempt == 2:
+                        break
+                    await asyncio.sleep(0.05)
         result.answers.append(answer)
         if on_answer is not None:
             await on_answer(len(result.answers), answer)

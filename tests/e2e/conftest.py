@@ -181,6 +181,12 @@ def make_offer(
         ).status_code
         == 200
     )
+    wait_for(
+        lambda: (
+            t.booking.get(f"/v1/activities/{created.json()['id']}/availability").status_code == 200
+        ),
+        "booking to learn the activity",
+    )
     for slot_id in slot_ids:
         wait_for(
             lambda slot_id=slot_id: (

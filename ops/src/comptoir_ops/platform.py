@@ -98,20 +98,22 @@ class Platform:
         env.update(self.env)
         return env
 
+    def argv(self, service: str, port: int) -> list[str]:
+        """The command line of one service process."""
+        return [
+            str(Path(sys.executable).with_name("uvicorn")),
+            f"comptoir_{service}.main:app",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--no-access-log",
+            "--timeout-keep-alive", "30",
+            "--timeout-graceful-shutdown", "10",
+        ]  # fmt: skip
+
     def start(self, progress: Progress = _quiet, services: list[str] | None = None) -> list[str]:
         started = []
         for service in services or list(self.ports):
-            argv = [
-                str(Path(sys.executable).with_name("uvicorn")),
-                f"comptoir_{service}.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.ports[service]),
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "10",
-            ]
+            argv = self.argv(service, self.ports[service])
             if start_process(self.process_name(service), argv, env=self.service_env(service)):
                 progress(f"started {service} on {self.url(service)}")
                 started.append(service)

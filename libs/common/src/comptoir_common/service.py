@@ -137,7 +137,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         await asyncio.to_thread(
             upgrade_to_head, spec.migrations_dir, settings.database_url, settings.service_name
         )
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         instrument_libraries(engine)
         sessions = make_session_factory(engine)
         redis: Redis = Redis.from_url(settings.redis_url, decode_responses=True)

@@ -47,6 +47,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
     database_url: str = ""
+    #: Connections kept open to the database, and how many more a burst may open.
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     #: Prepended to every topic name and consumer group: lets an isolated test run or a

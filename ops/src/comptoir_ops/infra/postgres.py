@@ -101,6 +101,20 @@ class Postgres(Component):
         if not Path(f"/etc/postgresql/{version}/{CLUSTER}").exists():
             progress(f"creating PostgreSQL {version} cluster {CLUSTER}")
             run(["pg_createcluster", "--port", str(PORT), version, CLUSTER])
+        self._configure(version, progress)
+
+    def _configure(self, version: str, progress: Progress) -> None:
+        """Room for four services, their tests' processes and a benchmark at once (each
+        service pools up to 15 connections); takes effect at the next (re)start."""
+        conf = Path(f"/etc/postgresql/{version}/{CLUSTER}/conf.d/comptoir.conf")
+        wanted = "# Written by comptoir: the local platform's settings.\nmax_connections = 400\n"
+        if conf.exists() and conf.read_text() == wanted:
+            return
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        conf.write_text(wanted)
+        progress("PostgreSQL configured (max_connections 400)")
+        if self.pid() is not None and self.started_by_us():
+            self._ctl("restart")
 
     def _ctl(self, action: str) -> None:
         run(["pg_ctlcluster", "--skip-systemctl-redirect", server_version(), CLUSTER, action])

@@ -113,12 +113,10 @@ async def create_reservation(
             visitor=Visitor(**body.visitor.model_dump()),
         )
         async with session.begin():
-            reservation = await service.place_hold(
+            reservation, slot = await service.place_hold(
                 session, hold, ctx.hold_for, guarded=ctx.seat_guard
             )
-            slot = await session.get(Slot, reservation.slot_id)
-            assert slot is not None
-            token = service.visitor_token(reservation, slot)
+        token = service.visitor_token(reservation, slot)
         _annotate(reservation)
         view = public_view(reservation)
         return 201, ReservationCreated(**view.model_dump(), visitor_token=token)

@@ -25,6 +25,8 @@ class BookingSettings(ServiceSettings):
     hold_minutes: float = Field(default=15, gt=0, le=24 * 60)
     #: How long a waitlisted visitor has to pay for the seats offered to them.
     waitlist_offer_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
+    #: How often changed seat counts are published to the other services.
+    availability_interval_seconds: float = 0.2
     #: How often expired holds are looked for.
     expiry_interval_seconds: float = 1.0
     #: The one-statement seat check. Off only in tests that prove the checks can fail.
@@ -64,6 +66,15 @@ async def expire_holds(runtime: Runtime) -> None:
             await asyncio.sleep(settings.expiry_interval_seconds)
 
 
+async def publish_availability(runtime: Runtime) -> None:
+    """Several times a second: one availability event per slot whose seats changed."""
+    while True:
+        async with runtime.sessions() as session, session.begin():
+            published = await service.publish_availability(session)
+        if published < 500:
+            await asyncio.sleep(settings.availability_interval_seconds)
+
+
 app = create_service_app(
     ServiceSpec(
         name="booking",
@@ -87,7 +98,7 @@ app = create_service_app(
             v1.WaitlistOfferMade,
             v1.SlotAvailabilityChanged,
         ],
-        background=[expire_holds],
+        background=[expire_holds, publish_availability],
         on_start=on_start,
     )
 )

@@ -10,6 +10,7 @@ process, a payment failure, the visitor).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -95,12 +96,12 @@ async def take_seats(
         await session.execute(
             text(
                 f"UPDATE slot SET {column} = {column} + :n, "  # noqa: S608 - fixed column names
-                "availability_version = availability_version + 1 "
+                "availability_version = availability_version + 1, availability_trace = :trace "
                 "WHERE id = :id AND status = 'OPEN' AND NOT capacity_lowered "
                 "AND held + confirmed + :n <= capacity "
                 "RETURNING capacity, held, confirmed, availability_version"
             ),
-            {"n": seats, "id": slot_id},
+            {"n": seats, "id": slot_id, "trace": _trace_json()},
         )
     ).first()
     return SeatCounts(*row) if row else None
@@ -123,10 +124,10 @@ async def _take_seats_unguarded(
         await session.execute(
             text(
                 f"UPDATE slot SET {column} = :total, "  # noqa: S608 - fixed column names
-                "availability_version = availability_version + 1 WHERE id = :id "
-                "RETURNING capacity, held, confirmed, availability_version"
+                "availability_version = availability_version + 1, availability_trace = :trace "
+                "WHERE id = :id RETURNING capacity, held, confirmed, availability_version"
             ),
-            {"total": new_total, "id": slot_id},
+            {"total": new_total, "id": slot_id, "trace": _trace_json()},
         )
     ).one()
     return SeatCounts(*updated)
@@ -140,26 +141,62 @@ async def move_seats(
         await session.execute(
             text(
                 "UPDATE slot SET held = held + :h, confirmed = confirmed + :c, "
-                "availability_version = availability_version + 1 WHERE id = :id "
-                "RETURNING capacity, held, confirmed, availability_version"
+                "availability_version = availability_version + 1, availability_trace = :trace "
+                "WHERE id = :id RETURNING capacity, held, confirmed, availability_version"
             ),
-            {"h": held, "c": confirmed, "id": slot_id},
+            {"h": held, "c": confirmed, "id": slot_id, "trace": _trace_json()},
         )
     ).one()
     return SeatCounts(*row)
 
 
-def _availability_event(slot: Slot, counts: SeatCounts) -> v1.SlotAvailabilityChanged:
-    return v1.SlotAvailabilityChanged(
-        slot_id=slot.id,
-        activity_id=slot.activity_id,
-        territory_id=slot.territory_id,
-        version=counts.version,
-        capacity=counts.capacity,
-        on_hold=counts.held,
-        confirmed=counts.confirmed,
-        remaining=counts.remaining,
-    )
+def _trace_json() -> str:
+    return json.dumps(current_trace_carrier())
+
+
+async def publish_availability(session: AsyncSession, limit: int = 500) -> int:
+    """Tell the other services how many seats each changed slot has left.
+
+    Seat changes only bump the slot's ``availability_version`` (and keep the trace of
+    the change); this publishes one event per changed slot with its latest counts,
+    however many holds hit it since the last round: the hot path stays one statement,
+    and a popular slot does not flood catalog with events it would overwrite anyway.
+    Slots being changed right now (locked) are taken on the next round.
+    """
+    rows = (
+        await session.execute(
+            text(
+                "SELECT id, activity_id, territory_id, capacity, held, confirmed, "
+                "capacity_lowered, status, availability_version, availability_trace FROM slot "
+                "WHERE availability_version > availability_published_version "
+                "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+            ),
+            {"limit": limit},
+        )
+    ).all()
+    for row in rows:
+        free = 0 if row.capacity_lowered or row.status != "OPEN" else row.capacity - row.held
+        add_event(
+            session,
+            v1.SlotAvailabilityChanged(
+                slot_id=row.id,
+                activity_id=row.activity_id,
+                territory_id=row.territory_id,
+                version=row.availability_version,
+                capacity=row.capacity,
+                on_hold=row.held,
+                confirmed=row.confirmed,
+                remaining=max(0, free - row.confirmed),
+            ),
+            producer=SERVICE,
+            territory_id=row.territory_id,
+            trace_carrier=row.availability_trace or {},
+        )
+        await session.execute(
+            text("UPDATE slot SET availability_published_version = :v WHERE id = :id"),
+            {"v": row.availability_version, "id": row.id},
+        )
+    return len(rows)
 
 
 def _check_on_sale(slot: Slot, activity: Activity) -> None:
@@ -187,22 +224,25 @@ async def _slot_and_activity(session: AsyncSession, slot_id: uuid.UUID) -> tuple
 
 async def place_hold(
     session: AsyncSession, request: HoldRequest, hold_for: timedelta, *, guarded: bool = True
-) -> Reservation:
+) -> tuple[Reservation, Slot]:
+    """Hold seats for a visitor. The reservation and its event are written first and the
+    seats taken last, so a popular slot's row stays locked only from that one ``UPDATE``
+    to the commit; when the seats are not there, the whole transaction rolls back."""
     slot, activity = await _slot_and_activity(session, request.slot_id)
     _check_on_sale(slot, activity)
     lines = price_lines(request.units, activity.units, rules_of(activity))
-    seats = seats_of(lines)
-    counts = await take_seats(session, slot.id, seats, guarded=guarded)
-    if counts is None:
+    reservation = _new_hold(session, slot, activity, lines, request.visitor, _now() + hold_for)
+    await session.flush()
+    if await take_seats(session, slot.id, reservation.seats, guarded=guarded) is None:
         fresh = await session.get(Slot, slot.id, populate_existing=True)
         remaining = max(0, fresh.capacity - fresh.held - fresh.confirmed) if fresh else 0
         raise Problem(
             409,
-            f"Only {remaining} seat(s) left on this slot; {seats} requested.",
+            f"Only {remaining} seat(s) left on this slot; {reservation.seats} requested.",
             kind="not-enough-seats",
             remaining=remaining,
         )
-    return _new_hold(session, slot, activity, lines, request.visitor, _now() + hold_for, counts)
+    return reservation, slot
 
 
 def _new_hold(
@@ -212,12 +252,12 @@ def _new_hold(
     lines: list[PricedLine],
     visitor: v1.Visitor,
     expires_at: datetime,
-    counts: SeatCounts,
     *,
     waitlist_entry_id: uuid.UUID | None = None,
     trace_carrier: dict[str, str] | None = None,
 ) -> Reservation:
     reservation = Reservation(
+        id=uuid.uuid4(),
         slot_id=slot.id,
         activity_id=activity.id,
         provider_id=slot.provider_id,
@@ -250,7 +290,6 @@ def _new_hold(
             visitor=visitor,
         ),
     )
-    _emit(session, reservation, _availability_event(slot, counts))
     return reservation
 
 
@@ -289,12 +328,9 @@ async def _locked(session: AsyncSession, reservation_id: uuid.UUID) -> Reservati
 async def release_hold(session: AsyncSession, r: Reservation, target: Status, reason: str) -> None:
     """ON_HOLD -> EXPIRED or CANCELLED: the held seats go back, exactly once."""
     _set_status(r, target, reason)
-    slot = await session.get(Slot, r.slot_id)
-    assert slot is not None
-    counts = await move_seats(session, r.slot_id, held=-r.seats)
+    await move_seats(session, r.slot_id, held=-r.seats)
     released = "EXPIRED" if target == Status.EXPIRED else _release_reason(reason)
     _emit(session, r, v1.HoldReleased(**_facts(r), reason=released))  # type: ignore[arg-type]
-    _emit(session, r, _availability_event(slot, counts))
     if r.waitlist_entry_id:
         await _set_entry(session, r.waitlist_entry_id, "LAPSED")
     await offer_freed_seats(session, r.slot_id)
@@ -324,7 +360,7 @@ async def expire_due_holds(session: AsyncSession, limit: int = 200) -> int:
 # --- payment outcomes ------------------------------------------------------------------
 
 
-async def _confirm(session: AsyncSession, r: Reservation, counts: SeatCounts) -> None:
+async def _confirm(session: AsyncSession, r: Reservation) -> None:
     if r.status == Status.ON_HOLD:
         _set_status(r, Status.CONFIRMED)
     else:
@@ -343,7 +379,6 @@ async def _confirm(session: AsyncSession, r: Reservation, counts: SeatCounts) ->
             visitor=_visitor(r),
         ),
     )
-    _emit(session, r, _availability_event(slot, counts))
     if r.waitlist_entry_id:
         await _set_entry(session, r.waitlist_entry_id, "BOOKED")
 
@@ -354,8 +389,8 @@ async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -
         raise LookupError(f"payment for unknown reservation {event.reservation_id}")
     outcome = on_payment_succeeded(r.status, r.status_reason)
     if outcome == Outcome.CONFIRM:
-        counts = await move_seats(session, r.slot_id, held=-r.seats, confirmed=r.seats)
-        await _confirm(session, r, counts)
+        await move_seats(session, r.slot_id, held=-r.seats, confirmed=r.seats)
+        await _confirm(session, r)
     elif outcome in (Outcome.REVIVE, Outcome.REFUND):
         # Money arrived after the hold ended: keep the booking if the hold merely ran
         # out and the seats are still free, otherwise give every cent back.
@@ -364,7 +399,7 @@ async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -
         if outcome == Outcome.REVIVE:
             revived = await take_seats(session, r.slot_id, r.seats, confirmed=True)
         if revived is not None:
-            await _confirm(session, r, revived)
+            await _confirm(session, r)
             return
         cancelled_by = r.status_reason if r.status_reason in _CANCELLERS else None
         r.status_reason = cancelled_by or "NO_SEATS_AFTER_LATE_PAYMENT"
@@ -452,11 +487,11 @@ async def _cancel_confirmed(
     percent: int,
     refund_cents: int,
     note: str | None,
-) -> SeatCounts:
+) -> None:
     _set_status(r, Status.CANCELLED, reason)
     r.refund_cents = refund_cents
     r.refund_status = "PENDING" if refund_cents else None
-    counts = await move_seats(session, r.slot_id, confirmed=-r.seats)
+    await move_seats(session, r.slot_id, confirmed=-r.seats)
     _emit(
         session,
         r,
@@ -472,8 +507,6 @@ async def _cancel_confirmed(
             note=note,
         ),
     )
-    _emit(session, r, _availability_event(slot, counts))
-    return counts
 
 
 async def _lock_active(session: AsyncSession, slot_id: uuid.UUID) -> list[Reservation]:
@@ -536,7 +569,7 @@ async def cancel_slot(
     ).all()
     for entry in waiting:
         entry.status, entry.updated_at = "CANCELLED", _now()
-    counts = await move_seats(session, slot_id)
+    await move_seats(session, slot_id)  # publishes the cancelled slot's availability
     cancelled_by = "OFFICE" if principal.is_admin else "PROVIDER"
     add_event(
         session,
@@ -552,9 +585,6 @@ async def cancel_slot(
         ),
         producer=SERVICE,
         territory_id=slot.territory_id,
-    )
-    add_event(
-        session, _availability_event(slot, counts), producer=SERVICE, territory_id=slot.territory_id
     )
     return SlotCancellation(slot_id, cancelled, released, refunds, len(waiting))
 
@@ -595,7 +625,7 @@ async def rebook(
     taken = await take_seats(session, new_slot.id, r.seats, confirmed=True)
     if taken is None:
         raise Problem(409, "Not enough seats left on that slot.", kind="not-enough-seats")
-    freed = await move_seats(session, old_slot.id, confirmed=-r.seats)
+    await move_seats(session, old_slot.id, confirmed=-r.seats)
     r.slot_id, r.updated_at = new_slot.id, _now()
     _emit(
         session,
@@ -610,8 +640,6 @@ async def rebook(
             visitor=_visitor(r),
         ),
     )
-    _emit(session, r, _availability_event(new_slot, taken))
-    _emit(session, r, _availability_event(old_slot, freed))
     await offer_freed_seats(session, old_slot.id)
     return r
 
@@ -706,8 +734,7 @@ async def offer_freed_seats(session: AsyncSession, slot_id: uuid.UUID) -> int:
         slot, activity = await _slot_and_activity(session, slot_id)
         if slot.status != "OPEN" or _now() >= sales_close_at(slot.start, rules_of(activity)):
             return offered
-        counts = await take_seats(session, slot_id, entry.seats)
-        if counts is None:
+        if await take_seats(session, slot_id, entry.seats) is None:
             return offered
         lines = price_lines(
             [(u["id"], int(u["quantity"])) for u in entry.units],
@@ -722,7 +749,6 @@ async def offer_freed_seats(session: AsyncSession, slot_id: uuid.UUID) -> int:
             lines,
             _visitor(entry),
             expires_at,
-            counts,
             waitlist_entry_id=entry.id,
             trace_carrier=entry.trace_headers,
         )

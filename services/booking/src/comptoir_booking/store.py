@@ -63,7 +63,13 @@ class Slot(SQLModel, table=True):
     confirmed: int = 0
     #: Set when catalog lowered capacity below seats already sold: nothing new is sold.
     capacity_lowered: bool = False
+    #: Grows with every seat change; availability events publish up to it.
     availability_version: int = 0
+    availability_published_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: W3C trace context of the latest seat change: the availability event continues it.
+    availability_trace: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
+    )
 
 
 class Reservation(SQLModel, table=True):
