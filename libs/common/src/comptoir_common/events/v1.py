@@ -188,6 +188,19 @@ class ReservationConfirmed(_ReservationFacts):
     total_cents: Cents
     currency: Currency
     visitor: Visitor
+    slot_duration_minutes: int | None = None
+    #: Signed by booking; shown as a QR code on the e-ticket and checked at the door.
+    ticket_code: str | None = None
+    cancellation_policy: list[RefundTier] | None = None
+
+
+class ReservationRedeemed(_ReservationFacts):
+    event_type = "booking.redeemed.v1"
+    description = "The visitor was checked in: the ticket has been used."
+
+    redeemed_at: AwareDatetime
+    #: Who scanned it (a provider or office subject), never the visitor's data.
+    redeemed_by: str
 
 
 CancellationReason = Literal[
@@ -312,6 +325,21 @@ class RefundUpdated(EventPayload):
     failure_reason: str | None = None
 
 
+class PayoutUpdated(EventPayload):
+    event_type = "payments.payout-updated.v1"
+    aggregate_field = "payout_id"
+    description = "Stripe paid out (or failed to pay out) a provider's balance to their bank."
+
+    payout_id: str
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    amount_cents: Cents
+    currency: Currency
+    status: Literal["PAID", "FAILED"]
+    arrival_date: AwareDatetime | None = None
+    failure_reason: str | None = None
+
+
 class ProviderAccountUpdated(EventPayload):
     event_type = "payments.provider-account-updated.v1"
     aggregate_field = "provider_id"
@@ -335,11 +363,13 @@ CONTRACTS: tuple[type[EventPayload], ...] = (
     ReservationConfirmed,
     ReservationCancelled,
     ReservationRebooked,
+    ReservationRedeemed,
     SlotCancelled,
     WaitlistOfferMade,
     SlotAvailabilityChanged,
     PaymentSucceeded,
     PaymentFailed,
     RefundUpdated,
+    PayoutUpdated,
     ProviderAccountUpdated,
 )
