@@ -167,3 +167,39 @@ async def send_webhook(
     headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret)}
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as client:
         return await client.post(WEBHOOK_PATH, content=payload, headers=headers)
+
+
+def payout_object(
+    payout_id: str,
+    amount_cents: int,
+    currency: str,
+    status: str,
+    arrival_date: int | None = None,
+    *,
+    failure_code: str = "account_closed",
+) -> dict[str, Any]:
+    """A Payout of a connected account's balance to its bank (``payout.paid`` / ``payout.failed``).
+
+    Send it with ``account=<the provider's acct_...>``. ``arrival_date`` is a Unix time
+    (now when not given); ``failed`` adds Stripe's ``failure_code`` and ``failure_message``.
+    """
+    failed = status == "failed"
+    return {
+        "id": payout_id,
+        "object": "payout",
+        "amount": amount_cents,
+        "arrival_date": arrival_date if arrival_date is not None else int(time.time()),
+        "automatic": True,
+        "balance_transaction": _stripe_id("txn"),
+        "created": int(time.time()),
+        "currency": currency.lower(),
+        "destination": _stripe_id("ba"),
+        "failure_balance_transaction": _stripe_id("txn") if failed else None,
+        "failure_code": failure_code if failed else None,
+        "failure_message": "The bank account has been closed." if failed else None,
+        "livemode": False,
+        "metadata": {},
+        "method": "standard",
+        "status": status,
+        "type": "bank_account",
+    }

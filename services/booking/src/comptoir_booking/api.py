@@ -15,18 +15,22 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from comptoir_booking import context, service
-from comptoir_booking.domain import Rules, sales_close_at
+from comptoir_booking.domain import Rules, Status, sales_close_at
 from comptoir_booking.schemas import (
     Availability,
     AvailabilityStatus,
     Calendar,
     CalendarSlot,
     CancelIn,
+    CheckedIn,
+    CheckInIn,
+    CheckInOut,
     RebookIn,
     ReservationCreated,
     ReservationIn,
     ReservationPublic,
     SlotCancellationOut,
+    SlotCheckIns,
     WaitlistEntryOut,
     WaitlistIn,
     WaitlistJoined,
@@ -77,6 +81,11 @@ def public_view(r: Reservation) -> ReservationPublic:
         cancellation_policy=r.cancellation_policy,  # type: ignore[arg-type]
         refund_cents=r.refund_cents,
         refund_status=r.refund_status,  # type: ignore[arg-type]
+        ticket_code=service.ticket_code_of(r)
+        if r.status in (Status.CONFIRMED, Status.REDEEMED)
+        else None,
+        redeemed_at=r.redeemed_at,
+        redeemed_by=r.redeemed_by,
     )
 
 
@@ -207,6 +216,73 @@ async def rebook_reservation(
 
     scope = f"rebook:{_who(principal)}:{reservation_id}"
     return await _once(runtime, scope, idempotency_key, body, execute)
+
+
+# --- check-in ------------------------------------------------------------------------
+
+
+@router.post(
+    "/check-ins",
+    tags=["check-in"],
+    response_model=CheckInOut,
+    summary="Check a visitor in with their ticket code (scanned or typed)",
+)
+async def check_in(
+    body: CheckInIn,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """The provider (its own reservations) or the territory's office staff. The ticket is
+    used once: a second scan answers 409 with `redeemed_at` and `redeemed_by` of the
+    first. A code whose signature fails answers 422; someone else's reservation 404;
+    a reservation not CONFIRMED, or a slot outside the check-in window (from 24 h before
+    the start to 1 h after the end), 409."""
+
+    async def execute() -> tuple[int, BaseModel]:
+        async with session.begin():
+            r = await service.check_in(session, principal, body.code)
+        _annotate(r)
+        assert r.redeemed_at is not None and r.redeemed_by is not None
+        return 200, CheckInOut(
+            reservation_id=r.id,
+            slot_id=r.slot_id,
+            activity_id=r.activity_id,
+            seats=r.seats,
+            units=r.units,  # type: ignore[arg-type]
+            visitor_name=r.visitor_name,
+            redeemed_at=r.redeemed_at,
+            redeemed_by=r.redeemed_by,
+        )
+
+    return await _once(runtime, f"check-in:{principal.subject}", idempotency_key, body, execute)
+
+
+@router.get(
+    "/check-ins",
+    tags=["check-in"],
+    response_model=SlotCheckIns,
+    summary="Who has been checked in on a slot (provider or office staff)",
+)
+async def list_check_ins(
+    slot_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> SlotCheckIns:
+    slot, rows = await service.slot_check_ins(session, principal, slot_id)
+    return SlotCheckIns(
+        slot_id=slot.id,
+        seats_expected=slot.confirmed,
+        seats_checked_in=sum(r.seats for r in rows),
+        check_ins=[
+            CheckedIn(
+                reservation_id=r.id,
+                seats=r.seats,
+                redeemed_at=r.redeemed_at,  # type: ignore[arg-type]
+                redeemed_by=r.redeemed_by or "",
+            )
+            for r in rows
+        ],
+    )
 
 
 # --- slots -----------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from datetime import timedelta
 
 from comptoir_common.auth import TokenIssuer
 
+#: Signs ticket codes in development only: production refuses it (``main.BookingSettings``).
+DEV_TICKET_SECRET = "comptoir-development-ticket-secret"  # noqa: S105
+
 
 @dataclass(frozen=True)
 class BookingContext:
@@ -19,6 +22,8 @@ class BookingContext:
     #: How long a waitlisted visitor has to pay for the seats offered to them.
     offer_for: timedelta = timedelta(minutes=30)
     seat_guard: bool = True
+    #: Signs ticket codes (``tickets.py``); the development default is refused in production.
+    ticket_secret: bytes = DEV_TICKET_SECRET.encode()
 
 
 _current = BookingContext()

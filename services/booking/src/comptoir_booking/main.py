@@ -6,12 +6,12 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from comptoir_booking import context, service
 from comptoir_booking.api import router
 from comptoir_booking.consumers import consumers
-from comptoir_booking.context import BookingContext
+from comptoir_booking.context import DEV_TICKET_SECRET, BookingContext
 from comptoir_common.auth import VISITOR_ISSUER, TokenIssuer
 from comptoir_common.events import v1
 from comptoir_common.service import Runtime, ServiceSpec, create_service_app
@@ -33,11 +33,16 @@ class BookingSettings(ServiceSettings):
     seat_guard: bool = True
     #: Private key (PEM text or file) that signs visitor tokens.
     auth_visitor_private_key: str = Field(default_factory=lambda: dev_key_path("visitor.pem"))
+    #: Signs ticket codes (HMAC-SHA256): whoever knows it can make tickets. Changing it
+    #: voids every ticket already sent.
+    ticket_secret: SecretStr = SecretStr(DEV_TICKET_SECRET)
 
     def development_defaults_in_use(self) -> list[str]:
         found = super().development_defaults_in_use()
         if self.auth_visitor_private_key.startswith(str(project_home() / ".local" / "keys")):
             found.append("COMPTOIR_AUTH_VISITOR_PRIVATE_KEY (development key file)")
+        if self.ticket_secret.get_secret_value() == DEV_TICKET_SECRET:
+            found.append("COMPTOIR_TICKET_SECRET (development secret)")
         if not self.seat_guard:
             found.append("COMPTOIR_SEAT_GUARD (must stay on: without it seats can be oversold)")
         return found
@@ -53,6 +58,7 @@ async def on_start(runtime: Runtime) -> None:
             hold_for=timedelta(minutes=settings.hold_minutes),
             offer_for=timedelta(minutes=settings.waitlist_offer_minutes),
             seat_guard=settings.seat_guard,
+            ticket_secret=settings.ticket_secret.get_secret_value().encode(),
         )
     )
 
@@ -94,6 +100,7 @@ app = create_service_app(
             v1.ReservationConfirmed,
             v1.ReservationCancelled,
             v1.ReservationRebooked,
+            v1.ReservationRedeemed,
             v1.SlotCancelled,
             v1.WaitlistOfferMade,
             v1.SlotAvailabilityChanged,

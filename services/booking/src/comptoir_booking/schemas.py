@@ -72,6 +72,12 @@ class ReservationPublic(BaseModel):
     )
     refund_cents: int | None = None
     refund_status: Literal["PENDING", "SUCCEEDED", "FAILED"] | None = None
+    ticket_code: str | None = Field(
+        default=None,
+        description="The signed code of the e-ticket (its QR code), once CONFIRMED",
+    )
+    redeemed_at: datetime | None = Field(default=None, description="When it was checked in")
+    redeemed_by: str | None = Field(default=None, description="Who checked it in")
 
 
 class ReservationCreated(ReservationPublic):
@@ -144,3 +150,36 @@ class WaitlistEntryOut(BaseModel):
 
 class WaitlistJoined(WaitlistEntryOut):
     visitor_token: str = Field(description="Opens this place on the waitlist only")
+
+
+class CheckInIn(Strict):
+    code: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="The ticket code, as scanned from the QR code or typed (any case, "
+        "dashes and spaces optional)"
+    )
+
+
+class CheckInOut(BaseModel):
+    reservation_id: uuid.UUID
+    slot_id: uuid.UUID
+    activity_id: uuid.UUID
+    status: Literal["REDEEMED"] = "REDEEMED"
+    seats: int
+    units: list[UnitLineOut]
+    visitor_name: str
+    redeemed_at: datetime
+    redeemed_by: str
+
+
+class CheckedIn(BaseModel):
+    reservation_id: uuid.UUID
+    seats: int
+    redeemed_at: datetime
+    redeemed_by: str
+
+
+class SlotCheckIns(BaseModel):
+    slot_id: uuid.UUID
+    seats_expected: int = Field(description="Seats of the slot's confirmed reservations")
+    seats_checked_in: int
+    check_ins: list[CheckedIn]

@@ -35,6 +35,7 @@ from comptoir_booking.domain import (
     total_of,
 )
 from comptoir_booking.store import Activity, Reservation, Slot, WaitlistEntry
+from comptoir_booking.tickets import read_ticket, ticket_code
 from comptoir_common.auth import Principal
 from comptoir_common.events import v1
 from comptoir_common.outbox import add_event
@@ -377,6 +378,9 @@ async def _confirm(session: AsyncSession, r: Reservation) -> None:
             total_cents=r.total_cents,
             currency=r.currency,
             visitor=_visitor(r),
+            slot_duration_minutes=slot.duration_minutes,
+            ticket_code=ticket_code_of(r),
+            cancellation_policy=[v1.RefundTier(**t) for t in r.cancellation_policy],
         ),
     )
     if r.waitlist_entry_id:
@@ -587,6 +591,101 @@ async def cancel_slot(
         territory_id=slot.territory_id,
     )
     return SlotCancellation(slot_id, cancelled, released, refunds, len(waiting))
+
+
+# --- tickets and check-in --------------------------------------------------------------
+
+#: A ticket is checked in from this long before its slot starts...
+CHECK_IN_OPENS_BEFORE = timedelta(hours=24)
+#: ...until this long after the slot ended (a late group, a slow door).
+CHECK_IN_CLOSES_AFTER = timedelta(hours=1)
+
+
+def ticket_code_of(r: Reservation) -> str:
+    """The reservation's signed ticket code (derived, never stored)."""
+    return ticket_code(context.current().ticket_secret, r.id)
+
+
+def check_in_window(slot: Slot) -> tuple[datetime, datetime]:
+    end = slot.start + timedelta(minutes=slot.duration_minutes)
+    return slot.start - CHECK_IN_OPENS_BEFORE, end + CHECK_IN_CLOSES_AFTER
+
+
+async def check_in(session: AsyncSession, principal: Principal, code: str) -> Reservation:
+    """CONFIRMED -> REDEEMED at the door, by the provider (its own reservations) or the
+    territory's office. A forged or mistyped code: 422; someone else's reservation: 404;
+    a ticket already used: 409 saying when and by whom; a reservation in any other state
+    or a slot outside the check-in window: 409 saying why."""
+    reservation_id = read_ticket(context.current().ticket_secret, code)
+    r = await _locked(session, reservation_id)
+    if (
+        r is None
+        or principal.role == "visitor"
+        or not principal.sees_provider(r.provider_id, r.territory_id)
+    ):
+        raise not_found("reservation")
+    if r.status == Status.REDEEMED:
+        assert r.redeemed_at is not None
+        raise Problem(
+            409,
+            f"This ticket was already checked in at {r.redeemed_at.isoformat()} "
+            f"by {r.redeemed_by}.",
+            kind="already-checked-in",
+            reservation_id=str(r.id),
+            redeemed_at=r.redeemed_at.isoformat(),
+            redeemed_by=r.redeemed_by,
+        )
+    if r.status != Status.CONFIRMED:
+        raise Problem(
+            409,
+            f"This reservation is {r.status}: its ticket cannot be checked in.",
+            kind="not-confirmed",
+            reservation_id=str(r.id),
+            reservation_status=r.status,
+        )
+    slot = await session.get(Slot, r.slot_id)
+    assert slot is not None
+    opens_at, closes_at = check_in_window(slot)
+    now = _now()
+    if not opens_at <= now <= closes_at:
+        raise Problem(
+            409,
+            "Check-in for this ticket is open from "
+            f"{opens_at.isoformat()} to {closes_at.isoformat()}.",
+            kind="check-in-closed",
+            reservation_id=str(r.id),
+            slot_start=slot.start.isoformat(),
+            opens_at=opens_at.isoformat(),
+            closes_at=closes_at.isoformat(),
+        )
+    _set_status(r, Status.REDEEMED)
+    r.redeemed_at, r.redeemed_by = now, principal.subject
+    _emit(
+        session,
+        r,
+        v1.ReservationRedeemed(**_facts(r), redeemed_at=now, redeemed_by=principal.subject),
+    )
+    return r
+
+
+async def slot_check_ins(
+    session: AsyncSession, principal: Principal, slot_id: uuid.UUID
+) -> tuple[Slot, list[Reservation]]:
+    """The reservations of a slot checked in so far, first come first."""
+    slot = await session.get(Slot, slot_id)
+    if (
+        slot is None
+        or principal.role == "visitor"
+        or not principal.sees_provider(slot.provider_id, slot.territory_id)
+    ):
+        raise not_found("slot")
+    rows = await session.scalars(
+        select(Reservation)
+        .where(Reservation.slot_id == slot_id)  # type: ignore[arg-type]
+        .where(Reservation.status == Status.REDEEMED)  # type: ignore[arg-type]
+        .order_by(Reservation.redeemed_at)  # type: ignore[arg-type]
+    )
+    return slot, list(rows)
 
 
 # --- rebooking -------------------------------------------------------------------------

@@ -108,6 +108,9 @@ class Reservation(SQLModel, table=True):
     refund_status: str | None = Field(default=None, max_length=16)
     #: Set when the hold was offered to someone on the slot's waitlist.
     waitlist_entry_id: uuid.UUID | None = None
+    #: When the visitor was checked in (REDEEMED), and by whom (token subject).
+    redeemed_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    redeemed_by: str | None = Field(default=None, max_length=200)
 
 
 class WaitlistEntry(SQLModel, table=True):

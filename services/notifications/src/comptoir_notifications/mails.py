@@ -8,12 +8,14 @@ times are shown in the activity's time zone, amounts with Babel from integer cen
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import html
+import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -21,6 +23,8 @@ from typing import Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import icalendar
+import segno
 from babel.dates import format_date, format_time, get_timezone_name
 from babel.numbers import format_currency, format_percent, get_currency_precision
 
@@ -49,6 +53,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "deadline": ("À confirmer avant", "Confirm before"),
     "note": ("Message", "Message"),
     "reservations_cancelled": ("Réservations annulées", "Reservations cancelled"),
+    "ticket_code": ("Code du billet", "Ticket code"),
+    "cancellation_policy": ("Conditions d'annulation", "Cancellation policy"),
 }
 
 
@@ -177,17 +183,61 @@ class Link:
     url: str
 
 
-Block = Paragraph | Details | Link
+@dataclass(frozen=True)
+class Image:
+    """An inline image of the HTML part (an ``Attachment`` with this ``content_id``).
+    The plain-text part leaves it out: the mail says in words what it shows."""
+
+    content_id: str
+    alt: str
+
+
+Block = Paragraph | Details | Link | Image
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail: inline (an image the HTML shows by ``cid:``, when it has
+    a ``content_id``) or attached (an invitation)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+    #: Extra parameters of the Content-Type (``method=PUBLISH`` for an invitation).
+    params: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "data": base64.b64encode(self.data).decode(),
+            "content_id": self.content_id,
+            "params": [list(p) for p in self.params],
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, object]) -> Attachment:
+        params = value.get("params") or []
+        return cls(
+            filename=str(value["filename"]),
+            content_type=str(value["content_type"]),
+            data=base64.b64decode(str(value["data"])),
+            content_id=str(value["content_id"]) if value.get("content_id") else None,
+            params=tuple((str(k), str(v)) for k, v in params),  # type: ignore[attr-defined]
+        )
 
 
 @dataclass(frozen=True)
 class RenderedMail:
-    """What a recipient reads: subject, plain text and HTML, in one language."""
+    """What a recipient reads: subject, plain text and HTML, in one language, and the
+    files that go with it."""
 
     locale: Locale
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass
@@ -195,6 +245,7 @@ class Document:
     locale: Locale
     subject: str
     blocks: list[Block] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
     def render(self) -> RenderedMail:
         return RenderedMail(
@@ -202,6 +253,7 @@ class Document:
             subject=one_line(self.subject),
             text=self._text(),
             html=self._html(),
+            attachments=tuple(self.attachments),
         )
 
     def _text(self) -> str:
@@ -212,6 +264,8 @@ class Document:
                 chunks.append(block.text)
             elif isinstance(block, Link):
                 chunks.append(f"{block.label}{sep}{block.url}")
+            elif isinstance(block, Image):
+                continue  # the details say in words what the image shows
             else:
                 lines = []
                 for label, value in block.rows:
@@ -236,6 +290,11 @@ class Document:
                 parts.append(f"<p>{e(block.text)}</p>")
             elif isinstance(block, Link):
                 parts.append(f'<p><a href="{e(block.url, quote=True)}">{e(block.label)}</a></p>')
+            elif isinstance(block, Image):
+                parts.append(
+                    f'<p><img src="cid:{e(block.content_id, quote=True)}" '
+                    f'alt="{e(block.alt, quote=True)}" width="240" height="240"></p>'
+                )
             else:
                 rows = []
                 for label, value in block.rows:
@@ -290,9 +349,93 @@ def _title(title: v1.Localized, locale: Locale) -> str:
     return one_line(title.fr if locale == "fr" else title.en)
 
 
+#: The inline QR code of the e-ticket, as the HTML part names it (``cid:``).
+TICKET_QR_CID = "ticket-qr@comptoir"
+
+
+def _duration(hours: int, locale: Locale) -> str:
+    if hours >= 48 and hours % 24 == 0:
+        days = hours // 24
+        return f"{days} jours" if locale == "fr" else f"{days} days"
+    return f"{hours}\N{NO-BREAK SPACE}h"
+
+
+def cancellation_policy_words(policy: Sequence[v1.RefundTier], locale: Locale) -> list[str]:
+    """``["Annulation gratuite jusqu'à 24 h avant", "50 % remboursé jusqu'à 2 h avant",
+    "Ensuite : aucun remboursement"]``: the tiers, most generous first."""
+    fr = locale == "fr"
+    tiers = sorted(
+        (t for t in policy if t.refund_percent > 0),
+        key=lambda t: (-t.hours_before, -t.refund_percent),
+    )
+    if not tiers:
+        return ["Aucun remboursement en cas d'annulation" if fr else "No refund if you cancel"]
+    lines = []
+    for tier in tiers:
+        if tier.hours_before == 0:
+            until = "jusqu'au début de l'activité" if fr else "until the activity starts"
+        else:
+            before = _duration(tier.hours_before, locale)
+            until = f"jusqu'à {before} avant" if fr else f"up to {before} before"
+        if tier.refund_percent == 100:
+            lines.append(f"Annulation gratuite {until}" if fr else f"Free cancellation {until}")
+        else:
+            percent = format_percent_of(tier.refund_percent, locale)
+            lines.append(f"{percent} remboursé {until}" if fr else f"{percent} refunded {until}")
+    if tiers[-1].hours_before > 0 or tiers[-1].refund_percent < 100:
+        lines.append("Ensuite : aucun remboursement" if fr else "After that: no refund")
+    return lines
+
+
+def ticket_qr_png(code: str) -> bytes:
+    """The QR code of a ticket code (alphanumeric mode), as a PNG image."""
+    buffer = io.BytesIO()
+    segno.make_qr(code, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def invitation_ics(
+    event: v1.ReservationConfirmed, activity: ActivityFacts, stamp: datetime | None = None
+) -> bytes:
+    """An iCalendar invitation (METHOD:PUBLISH) of the booked slot, in UTC, titled in the
+    visitor's language; its UID stays the same for one reservation, so a calendar that
+    imports it twice keeps one event."""
+    locale: Locale = event.visitor.locale
+    start = event.slot_start.astimezone(UTC)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Comptoir//Reservations//FR")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    vevent = icalendar.Event()
+    vevent.add("uid", f"reservation-{event.reservation_id}@comptoir")
+    vevent.add("dtstamp", (stamp or utcnow()).astimezone(UTC))
+    vevent.add("dtstart", start)
+    if event.slot_duration_minutes:
+        vevent.add("dtend", start + timedelta(minutes=event.slot_duration_minutes))
+    vevent.add("summary", _title(event.activity_title, locale))
+    if activity.meeting_point:
+        vevent.add("location", one_line(activity.meeting_point))
+    sep = " : " if locale == "fr" else ": "
+    description = [f"{label('reservation', locale)}{sep}{event.reservation_id}"]
+    if event.ticket_code:
+        description.append(f"{label('ticket_code', locale)}{sep}{event.ticket_code}")
+    vevent.add("description", "\n".join(description))
+    vevent.add("status", "CONFIRMED")
+    calendar.add_component(vevent)
+    return calendar.to_ical()
+
+
+def cancellation_url(storefront_url: str, reservation_id: uuid.UUID) -> str:
+    """The visitor's page of one reservation, where they cancel it (the storefront opens
+    it with the visitor token it kept when they booked)."""
+    return f"{storefront_url.rstrip('/')}/reservations/{reservation_id}"
+
+
 def visitor_confirmation(
     event: v1.ReservationConfirmed, activity: ActivityFacts, storefront_url: str | None
 ) -> RenderedMail:
+    """The confirmation, which is also the e-ticket: the code as a QR image (inline) and
+    as text, an .ics invitation, the meeting point and the cancellation policy."""
     locale: Locale = event.visitor.locale
     fr = locale == "fr"
     title = _title(event.activity_title, locale)
@@ -304,38 +447,81 @@ def visitor_confirmation(
         (label("total_paid", locale), format_money(event.total_cents, event.currency, locale)),
         (label("reservation", locale), str(event.reservation_id)),
     ]
+    if event.ticket_code:
+        rows.append((label("ticket_code", locale), event.ticket_code))
     if activity.meeting_point:
         rows.append((label("meeting_point", locale), activity.meeting_point))
-    doc = Document(
-        locale,
-        f"Réservation confirmée : {title}" if fr else f"Booking confirmed: {title}",
-        [
-            Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
+    if event.cancellation_policy is not None:
+        rows.append(
+            (
+                label("cancellation_policy", locale),
+                cancellation_policy_words(event.cancellation_policy, locale),
+            )
+        )
+    blocks: list[Block] = [
+        Paragraph(f"Bonjour {event.visitor.name}," if fr else f"Hello {event.visitor.name},"),
+        Paragraph(
+            "Votre réservation est confirmée et payée. Voici son récapitulatif."
+            if fr
+            else "Your booking is confirmed and paid. Here is a summary."
+        ),
+        Details(rows),
+    ]
+    attachments: list[Attachment] = []
+    if event.ticket_code:
+        blocks.append(
             Paragraph(
-                "Votre réservation est confirmée et payée. Voici son récapitulatif."
+                "Votre billet : présentez ce QR code (ou le code du billet) à votre arrivée."
                 if fr
-                else "Your booking is confirmed and paid. Here is a summary."
-            ),
-            Details(rows),
+                else "Your ticket: show this QR code (or the ticket code) when you arrive."
+            )
+        )
+        blocks.append(
+            Image(
+                TICKET_QR_CID,
+                f"{label('ticket_code', locale)}{' : ' if fr else ': '}{event.ticket_code}",
+            )
+        )
+        attachments.append(
+            Attachment(
+                "billet.png" if fr else "ticket.png",
+                "image/png",
+                ticket_qr_png(event.ticket_code),
+                content_id=TICKET_QR_CID,
+            )
+        )
+    else:
+        blocks.append(
             Paragraph(
                 "Présentez votre numéro de réservation à votre arrivée."
                 if fr
                 else "Please show your reservation number when you arrive."
-            ),
-            *(
-                [
-                    Link(
-                        "Voir l'activité" if fr else "See the activity",
-                        activity_url(storefront_url, event.activity_id),
-                    )
-                ]
-                if storefront_url
-                else []
-            ),
-            Paragraph("À bientôt !" if fr else "See you soon!"),
-        ],
+            )
+        )
+    attachments.append(
+        Attachment(
+            "invitation.ics",
+            "text/calendar",
+            invitation_ics(event, activity),
+            params=(("method", "PUBLISH"),),
+        )
     )
-    return doc.render()
+    if storefront_url:
+        blocks.append(
+            Link(
+                "Voir l'activité" if fr else "See the activity",
+                activity_url(storefront_url, event.activity_id),
+            )
+        )
+        blocks.append(
+            Link(
+                "Gérer ou annuler ma réservation" if fr else "Manage or cancel my booking",
+                cancellation_url(storefront_url, event.reservation_id),
+            )
+        )
+    blocks.append(Paragraph("À bientôt !" if fr else "See you soon!"))
+    subject = f"Réservation confirmée : {title}" if fr else f"Booking confirmed: {title}"
+    return Document(locale, subject, blocks, attachments).render()
 
 
 def provider_booking_notice(
@@ -752,7 +938,9 @@ def build_message(
     rendered: RenderedMail,
     date: datetime | None = None,
 ) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML preferred.
+    """A multipart/alternative message: plain text first, HTML preferred; an inline
+    image makes the HTML part multipart/related, an attachment wraps it all in
+    multipart/mixed.
 
     ``Message-ID`` derives from the outgoing mail's id, so the same mail always carries
     the same id. The headers come from checked ``Address`` objects and a one-line
@@ -767,6 +955,38 @@ def build_message(
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
-    # After add_alternative, which moves every Content-* header into the first part.
+    html_part = message.get_payload()[1]  # type: ignore[index]
+    assert isinstance(html_part, EmailMessage)
+    for attachment in rendered.attachments:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        params = dict(attachment.params)
+        if attachment.content_id:
+            # multipart/related around the HTML part: its <img src="cid:..."> shows it.
+            html_part.add_related(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{attachment.content_id}>",
+                filename=attachment.filename,
+                disposition="inline",
+                params=params,
+            )
+        elif maintype == "text":
+            message.add_attachment(
+                attachment.data.decode(),
+                subtype=subtype,
+                filename=attachment.filename,
+                params=params,
+            )
+        else:
+            message.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment.filename,
+                params=params,
+            )
+    # After add_alternative and add_attachment, which move every Content-* header of the
+    # message into its first part.
     message["Content-Language"] = rendered.locale
     return message

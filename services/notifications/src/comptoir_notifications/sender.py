@@ -259,6 +259,7 @@ class MailSender:
                     subject=mail.subject,
                     text=mail.body_text,
                     html=mail.body_html,
+                    attachments=tuple(mails.Attachment.from_json(a) for a in mail.attachments),
                 ),
             )
         except ValueError as exc:  # InvalidRecipient, or a header the email package refused

@@ -237,6 +237,7 @@ def _mail(
         subject=rendered.subject,
         body_text=rendered.text,
         body_html=rendered.html,
+        attachments=[a.to_json() for a in rendered.attachments],
         trace_headers=origin.trace_headers,
     )
     if recipient is not None:

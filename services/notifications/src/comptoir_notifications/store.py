@@ -160,6 +160,11 @@ class OutgoingMail(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: str = Field(sa_column=Column(Text, nullable=False))
+    #: Files sent with it (``mails.Attachment.to_json``: the e-ticket's QR code, the
+    #: .ics invitation), rendered once like the bodies.
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
     status: str = Field(default=MailStatus.PENDING, sa_column=Column(String(16), nullable=False))
     attempts: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text))

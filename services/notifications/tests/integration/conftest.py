@@ -47,6 +47,9 @@ TEST_DATABASE_URL = os.environ.get(
 CAPTURE_API = os.environ.get("COMPTOIR_TEST_MAIL_API", "http://127.0.0.1:8025")
 TABLES = "outgoing_mail, waiting_notice, reservation, provider, activity, inbox, outbox"
 
+#: A well-formed ticket code (booking signs real ones; notifications only shows it).
+TICKET_CODE = "CPT-29AACG-JA2N80-ZS2BPB-5YFT43-VCEAAZ-QHAWCZ-2A5C4W"
+
 
 @pytest.fixture(scope="session")
 def settings() -> NotificationsSettings:
@@ -175,6 +178,9 @@ class Booking:
             total_cents=3500,
             currency="EUR",
             visitor=v1.Visitor(name=name, email=self.visitor_email, locale=locale),
+            slot_duration_minutes=120,
+            ticket_code=TICKET_CODE,
+            cancellation_policy=[v1.RefundTier(hours_before=24, refund_percent=100)],
         )
 
     def cancelled(

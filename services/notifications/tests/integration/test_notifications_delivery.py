@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+import icalendar
+import zxingcpp
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from PIL import Image
 from sqlalchemy import update
 
 from comptoir_common.db import utcnow
@@ -48,7 +52,22 @@ async def test_confirmation_processed_twice_sends_exactly_two_mails(
     assert visitor["From"] == "Comptoir <reservations@comptoir.localhost>"
     assert visitor["To"].addresses[0].display_name == "Marie Dupont"
     assert visitor["Content-Language"] == "en"
-    assert visitor.get_content_type() == "multipart/alternative"
+    # The e-ticket: the QR code inline in the HTML, the .ics invitation attached.
+    assert visitor.get_content_type() == "multipart/mixed"
+    assert [p.get_content_type() for p in visitor.walk()][1:] == [
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+        "text/html",
+        "image/png",
+        "text/calendar",
+    ]
+    png = next(p for p in visitor.walk() if p.get_content_type() == "image/png")
+    (qr,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.get_content())))
+    assert qr.text == booking.confirmed().ticket_code
+    ics = next(p for p in visitor.walk() if p.get_content_type() == "text/calendar")
+    (invitation,) = icalendar.Calendar.from_ical(ics.get_content()).walk("VEVENT")
+    assert str(invitation["LOCATION"]) == "Pont de Montignac"
     text = visitor.get_body(("plain",)).get_content()
     html = visitor.get_body(("html",)).get_content()
     for part in (text, html):

@@ -213,7 +213,9 @@ def test_message_is_multipart_alternative_with_one_line_subject() -> None:
     assert message["Message-ID"] == f"<{mail_id}@office.example>"
     assert message["To"] == '"Dupont, Marie" <marie@example.org>'
     assert message["Content-Language"] == "fr"
-    assert message.get_content_type() == "multipart/alternative"
+    # The confirmation carries its .ics invitation: text and HTML alternatives first.
+    assert message.get_content_type() == "multipart/mixed"
+    assert message.get_payload()[0].get_content_type() == "multipart/alternative"  # type: ignore[index]
     plain = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert plain is not None and html is not None

@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 
 from comptoir_common.auth import CurrentPrincipal
 from comptoir_common.problems import PROBLEM_RESPONSES, Problem, not_found
 from comptoir_common.service import RuntimeDep, SessionDep
-from comptoir_payments import domain, service
-from comptoir_payments.domain import PaymentStatus, RefundStatus
+from comptoir_payments import domain, ledger, payouts, report, service
+from comptoir_payments.domain import PaymentStatus, PayoutStatus, RefundStatus
 from comptoir_payments.schemas import (
     AccountPublic,
+    LedgerCheck,
+    LedgerEntryPublic,
+    LedgerTransactionPublic,
     OnboardingLanding,
     OnboardingPublic,
     PaymentPublic,
+    PayoutPublic,
+    ProviderReportLine,
     RefundPublic,
+    ReportTotals,
+    TransparencyReport,
     WebhookAck,
 )
-from comptoir_payments.store import Payment, Refund
+from comptoir_payments.store import Payment, Provider, Refund, Territory
 from comptoir_payments.stripe_gateway import InvalidWebhook, verify_webhook
 from comptoir_payments.worker import gateway_of
 
 if TYPE_CHECKING:
     from comptoir_payments.main import PaymentsSettings
+
+log = logging.getLogger("comptoir.payments.ledger")
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 
@@ -170,6 +181,137 @@ async def get_payment(
     )
 
 
+@router.get(
+    "/providers/{provider_id}/payouts",
+    tags=["providers"],
+    response_model=list[PayoutPublic],
+    summary="What Stripe paid out (or failed to) to a provider's bank, newest first",
+)
+async def list_payouts(
+    provider_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[PayoutPublic]:
+    """The provider itself, or the office's staff of its territory; 404 for anyone else."""
+    async with session.begin():
+        await service.visible_provider(session, principal, provider_id)
+        rows = await payouts.payouts_of(session, provider_id)
+    return [
+        PayoutPublic(
+            payout_id=p.id,
+            provider_id=p.provider_id,
+            amount_cents=p.amount_cents,
+            currency=p.currency,
+            status=PayoutStatus(p.status),
+            arrival_date=p.arrival_date,
+            failure_reason=p.failure_reason,
+        )
+        for p in rows
+    ]
+
+
+@router.get(
+    "/ledger/check",
+    tags=["ledger"],
+    response_model=LedgerCheck,
+    summary="Whether every ledger transaction balances",
+)
+async def check_ledger(principal: CurrentPrincipal, session: SessionDep) -> LedgerCheck:
+    """Office admins. Every transaction sums to zero per currency, every entry has its
+    transaction, every transaction has entries; otherwise the problems are listed."""
+    if not principal.is_admin:
+        raise Problem(403, "Only office admins may check the ledger.", kind="forbidden")
+    async with session.begin():
+        problems = await ledger.ledger_balances(session)
+        count = await ledger.transaction_count(session)
+    for problem in problems:
+        log.error("ledger problem", extra={"problem": problem})
+    return LedgerCheck(balanced=not problems, transactions=count, problems=len(problems))
+
+
+@router.get(
+    "/ledger",
+    tags=["ledger"],
+    response_model=list[LedgerTransactionPublic],
+    summary="A reservation's ledger transactions, oldest first",
+)
+async def reservation_ledger(
+    reservation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[LedgerTransactionPublic]:
+    """Staff who see the reservation's provider (office admin, the provider); else 404."""
+    async with session.begin():
+        payment = await session.get(Payment, reservation_id)
+        if (
+            payment is None
+            or principal.role == "visitor"
+            or not principal.sees_provider(payment.provider_id, payment.territory_id)
+        ):
+            raise not_found("payment")
+        rows = await ledger.transactions_of(session, reservation_id)
+    return [
+        LedgerTransactionPublic(
+            key=t.key,
+            kind=t.kind,
+            reservation_id=t.reservation_id,
+            provider_id=t.provider_id,
+            stripe_ref=t.stripe_ref,
+            occurred_at=t.occurred_at,
+            entries=[
+                LedgerEntryPublic(
+                    account=e.account, amount_cents=e.amount_cents, currency=e.currency
+                )
+                for e in entries
+            ],
+        )
+        for t, entries in rows
+    ]
+
+
+@router.get(
+    "/territories/{territory_id}/report",
+    tags=["ledger"],
+    response_model=TransparencyReport,
+    summary="Transparency report: where the visitors' money went over a period",
+)
+async def transparency_report(
+    territory_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    from_date: Annotated[date, Query(alias="from")],
+    to_date: Annotated[date, Query(alias="to")],
+) -> TransparencyReport:
+    """The territory's office admins; 404 for anyone else. ``from`` and ``to`` are
+    inclusive local days of the territory's time zone (UTC when unknown)."""
+    if not (principal.is_admin and principal.sees_territory(territory_id)):
+        raise not_found("territory")
+    if to_date < from_date:
+        raise Problem(422, "`to` is before `from`.", kind="invalid-period")
+    async with session.begin():
+        territory = await session.get(Territory, territory_id)
+        zone_name = territory.timezone if territory is not None else "UTC"
+        zone = report.zone_of(zone_name)
+        since, until = report.period(from_date, to_date, zone)
+        rows = await report.ledger_rows(session, territory_id, since, until)
+        totals, lines = report.summarize(rows)
+        names = {
+            p.id: p.name
+            for p in (
+                await session.scalars(
+                    select(Provider).where(Provider.territory_id == territory_id)  # type: ignore[arg-type]
+                )
+            ).all()
+        }
+    return TransparencyReport(
+        territory_id=territory_id,
+        from_date=from_date,
+        to_date=to_date,
+        timezone=str(zone),
+        totals=[ReportTotals(**vars(t)) for t in totals],
+        providers=[
+            ProviderReportLine(provider_id=p, provider_name=names.get(p), **vars(t))
+            for p, t in lines
+        ],
+    )
+
+
 @router.post(
     "/stripe/webhook",
     tags=["stripe"],
@@ -191,10 +333,10 @@ async def stripe_webhook(
     """Verifies ``Stripe-Signature`` on the raw body; applies each event id once.
 
     Handles ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
-    ``account.updated``, ``refund.updated``, ``refund.failed`` and
-    ``charge.refund.updated``; acknowledges any other type. A verified event that does not
-    match what we stored (PaymentIntent, connected account, amount) is acknowledged,
-    logged and ignored.
+    ``account.updated``, ``refund.created``, ``refund.updated``, ``refund.failed``,
+    ``charge.refund.updated``, ``payout.paid`` and ``payout.failed``; acknowledges any
+    other type. A verified event that does not match what we stored (PaymentIntent,
+    connected account, amount) is acknowledged, logged and ignored.
     """
     payload = await request.body()
     if len(payload) > MAX_WEBHOOK_BYTES:

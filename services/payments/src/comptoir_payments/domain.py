@@ -50,6 +50,11 @@ class RefundStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class PayoutStatus(StrEnum):
+    PAID = "PAID"
+    FAILED = "FAILED"
+
+
 StripeOutcome = Literal["succeeded", "failed"]
 
 #: Stripe event types this service acts on; any other verified event is acknowledged.
@@ -65,6 +70,11 @@ OUTCOME_OF_EVENT: dict[str, StripeOutcome] = {
 REFUND_EVENTS = frozenset(
     {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 )
+#: Payouts of a provider's balance to their bank (events of the connected account).
+PAYOUT_EVENTS: dict[str, PayoutStatus] = {
+    "payout.paid": PayoutStatus.PAID,
+    "payout.failed": PayoutStatus.FAILED,
+}
 
 
 def application_fee(total_cents: int, fee_rate_bps: int) -> int:
@@ -171,6 +181,54 @@ def refund_params(
 def refunds_application_fee(application_fee_cents: int | None) -> bool:
     """A charge that carried an office fee gives it back with its refunds."""
     return (application_fee_cents or 0) > 0
+
+
+def charge_of(payment_intent: dict[str, Any]) -> str | None:
+    """The charge id of a succeeded PaymentIntent (``latest_charge``, expanded or not)."""
+    charge = payment_intent.get("latest_charge")
+    if isinstance(charge, dict):
+        charge = charge.get("id")
+    return charge if isinstance(charge, str) and charge else None
+
+
+def stripe_fee_of(payment_intent: dict[str, Any]) -> tuple[str, int, str] | None:
+    """Stripe's own fee ``(balance transaction id, cents, currency)`` when the event says it.
+
+    Only an expanded ``latest_charge.balance_transaction`` carries it (real Stripe does not
+    expand webhook objects by default, stripe-mock never does): None when it is not there.
+    The balance transaction's ``fee`` includes the office fee, so the ``stripe_fee`` lines
+    of ``fee_details`` are summed.
+    """
+    charge = payment_intent.get("latest_charge")
+    txn = charge.get("balance_transaction") if isinstance(charge, dict) else None
+    if not isinstance(txn, dict) or not isinstance(txn.get("id"), str):
+        return None
+    details = txn.get("fee_details")
+    if not isinstance(details, list):
+        return None
+    fee = sum(
+        int(d.get("amount") or 0)
+        for d in details
+        if isinstance(d, dict) and d.get("type") == "stripe_fee"
+    )
+    if fee <= 0:
+        return None
+    return str(txn["id"]), fee, str(txn.get("currency") or "").upper()
+
+
+# --- payouts -------------------------------------------------------------------------------
+
+
+def after_payout_event(current: PayoutStatus | None, reported: PayoutStatus) -> PayoutStatus | None:
+    """A payout's status after Stripe reports ``reported``, or None when nothing changes.
+
+    ``PAID -> FAILED`` is legitimate at Stripe (the bank sends the money back days later:
+    it returns to the provider's Stripe balance). ``FAILED`` is final, so a late or
+    replayed ``payout.paid`` never brings a failed payout back.
+    """
+    if current == reported or current == PayoutStatus.FAILED:
+        return None
+    return reported
 
 
 # --- Stripe idempotency keys: derived, so a retry (timeout, 5xx, crash) never doubles ----

@@ -96,6 +96,7 @@ def create_app(settings: PaymentsSettings) -> FastAPI:
                 v1.PaymentFailed,
                 v1.RefundUpdated,
                 v1.ProviderAccountUpdated,
+                v1.PayoutUpdated,
             ],
             background=[payment_intents],
             on_start=_connect_stripe,
@@ -104,6 +105,7 @@ def create_app(settings: PaymentsSettings) -> FastAPI:
                 {"name": "providers", "description": "Stripe Connect onboarding and account state"},
                 {"name": "payments", "description": "A reservation's payment"},
                 {"name": "stripe", "description": "Stripe's webhook endpoint"},
+                {"name": "ledger", "description": "The double-entry ledger and the reports"},
             ],
         )
     )

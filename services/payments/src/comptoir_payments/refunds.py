@@ -32,7 +32,7 @@ from comptoir_common.telemetry import (
     current_trace_carrier,
     tracer,
 )
-from comptoir_payments import domain
+from comptoir_payments import domain, ledger
 from comptoir_payments.domain import PaymentStatus, RefundStatus
 from comptoir_payments.store import Payment, Refund
 from comptoir_payments.stripe_gateway import (
@@ -169,6 +169,48 @@ def _move(
     refund.failure_reason = failure_reason[:500] if failure_reason else None
     refund.updated_at = utcnow()
     _announce(session, refund, payment, carrier)
+
+
+async def _book(
+    session: AsyncSession, refund: Refund, payment: Payment, previous: RefundStatus
+) -> None:
+    """The ledger side of a refund's outcome: booked when it succeeds, reversed when a
+    refund that had succeeded fails (the bank sent it back); nothing otherwise."""
+    new = RefundStatus(refund.status)
+    if new == RefundStatus.SUCCEEDED:
+        kinds = ("refund", "refund-failed")
+        fee_account = ledger.office_fee_account(payment.territory_id)
+        fee = (payment.application_fee_cents or 0) if refund.refund_application_fee else 0
+        share = ledger.refund_fee_share(
+            fee_cents=fee,
+            paid_cents=payment.amount_cents,
+            refunded_before_cents=await ledger.account_total(
+                session, ledger.REFUNDS, reservation_id=payment.reservation_id, kinds=kinds
+            ),
+            fee_returned_before_cents=-await ledger.account_total(
+                session, fee_account, reservation_id=payment.reservation_id, kinds=kinds
+            ),
+            refund_cents=refund.amount_cents,
+        )
+        await ledger.post(
+            session,
+            ledger.refund_posting(
+                refund_id=refund.id,
+                reservation_id=payment.reservation_id,
+                provider_id=payment.provider_id,
+                territory_id=payment.territory_id,
+                amount_cents=refund.amount_cents,
+                fee_share_cents=share,
+                currency=refund.currency,
+                stripe_ref=refund.stripe_refund_id,
+            ),
+        )
+    elif new == RefundStatus.FAILED and previous == RefundStatus.SUCCEEDED:
+        booked = await ledger.posting_of(session, f"refund:{refund.id}")
+        if booked is not None:
+            await ledger.post(
+                session, booked.reversed(f"refund-failed:{refund.id}", "refund-failed")
+            )
 
 
 def _stripe_failure(reason: str | None) -> str:
@@ -308,6 +350,7 @@ async def _store(
             current_trace_carrier() or refund.trace_carrier,
             failure_reason,
         )
+        await _book(session, refund, payment, current)
         return new.value.lower()
 
 
@@ -415,4 +458,5 @@ async def apply_refund_event(session: AsyncSession, event: VerifiedStripeEvent) 
             carrier,
             failure if new == RefundStatus.FAILED else None,
         )
+        await _book(session, refund, payment, current)
     return f"applied: refund {current.value} -> {new.value}"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
-from comptoir_payments.domain import PaymentStatus, RefundStatus
+from comptoir_payments.domain import PaymentStatus, PayoutStatus, RefundStatus
 
 
 class OnboardingPublic(BaseModel):
@@ -64,3 +64,65 @@ class WebhookAck(BaseModel):
     received: bool = True
     event_id: str
     outcome: str
+
+
+class PayoutPublic(BaseModel):
+    payout_id: str
+    provider_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    status: PayoutStatus
+    arrival_date: datetime | None
+    failure_reason: str | None
+
+
+class LedgerEntryPublic(BaseModel):
+    account: str
+    amount_cents: int
+    currency: str
+
+
+class LedgerTransactionPublic(BaseModel):
+    key: str
+    kind: str
+    reservation_id: uuid.UUID | None
+    provider_id: uuid.UUID | None
+    stripe_ref: str | None
+    occurred_at: datetime
+    entries: list[LedgerEntryPublic]
+
+
+class LedgerCheck(BaseModel):
+    balanced: bool
+    transactions: int
+    #: How many problems; they are listed in the service's log, not here, because the
+    #: ledger spans every territory and an office sees only its own.
+    problems: int = 0
+
+
+class ReportTotals(BaseModel):
+    currency: str
+    gross_cents: int
+    refunds_cents: int
+    net_cents: int
+    paid_to_providers_cents: int
+    office_fee_cents: int
+    stripe_fees_cents: int
+    payouts_cents: int
+    payments: int
+    refunds: int
+
+
+class ProviderReportLine(ReportTotals):
+    provider_id: uuid.UUID
+    provider_name: str | None
+
+
+class TransparencyReport(BaseModel):
+    territory_id: uuid.UUID
+    from_date: date
+    to_date: date
+    #: The days are local days of this IANA zone (UTC when the territory's is unknown).
+    timezone: str
+    totals: list[ReportTotals]
+    providers: list[ProviderReportLine]

@@ -35,7 +35,7 @@ from comptoir_common.telemetry import (
     current_trace_carrier,
     tracer,
 )
-from comptoir_payments import domain, refunds
+from comptoir_payments import domain, ledger, payouts, refunds
 from comptoir_payments.domain import PaymentStatus
 from comptoir_payments.schemas import AccountPublic, OnboardingPublic
 from comptoir_payments.store import (
@@ -74,6 +74,7 @@ async def apply_territory(session: AsyncSession, event: v1.TerritoryUpdated) -> 
         "id": event.territory_id,
         "currency": event.currency,
         "fee_rate_bps": event.fee_rate_bps,
+        "timezone": event.timezone,
         "version": event.version,
         "updated_at": utcnow(),
     }
@@ -534,6 +535,8 @@ async def apply_stripe_event(session: AsyncSession, event: VerifiedStripeEvent) 
         outcome = await _apply_account_update(session, event)
     elif event.type in domain.REFUND_EVENTS:
         outcome = await refunds.apply_refund_event(session, event)
+    elif event.type in domain.PAYOUT_EVENTS:
+        outcome = await payouts.apply_payout_event(session, event)
     else:
         outcome = "ignored: event type not handled"
     if outcome.startswith("ignored: mismatch"):
@@ -595,6 +598,7 @@ async def _apply_payment_outcome(
         if new == PaymentStatus.SUCCEEDED:
             payment.failure_reason = None
             payment.cancel_at_stripe = False
+            await _book_payment(session, payment, obj)
             payload: v1.PaymentSucceeded | v1.PaymentFailed = v1.PaymentSucceeded(
                 reservation_id=payment.reservation_id,
                 provider_id=payment.provider_id,
@@ -620,6 +624,36 @@ async def _apply_payment_outcome(
             trace_carrier=carrier,
         )
     return f"applied: payment {current.value} -> {new.value}"
+
+
+async def _book_payment(session: AsyncSession, payment: Payment, obj: dict[str, Any]) -> None:
+    """The ledger side of a success: the payment, and Stripe's fee when the event has it."""
+    await ledger.post(
+        session,
+        ledger.payment_posting(
+            reservation_id=payment.reservation_id,
+            provider_id=payment.provider_id,
+            territory_id=payment.territory_id,
+            amount_cents=payment.amount_cents,
+            fee_cents=payment.application_fee_cents or 0,
+            currency=payment.currency,
+            stripe_ref=domain.charge_of(obj) or payment.payment_intent_id,
+        ),
+    )
+    stripe_fee = domain.stripe_fee_of(obj)
+    if stripe_fee is not None:
+        txn_id, fee, currency = stripe_fee
+        await ledger.post(
+            session,
+            ledger.stripe_fee_posting(
+                balance_transaction_id=txn_id,
+                reservation_id=payment.reservation_id,
+                provider_id=payment.provider_id,
+                territory_id=payment.territory_id,
+                fee_cents=fee,
+                currency=currency or payment.currency,
+            ),
+        )
 
 
 async def _apply_account_update(session: AsyncSession, event: VerifiedStripeEvent) -> str:

@@ -1,18 +1,18 @@
-"""Payments tables: catalog projections, connected accounts, payments, refunds, Stripe events."""
+"""Payments tables: projections, accounts, payments, refunds, payouts, ledger, Stripe events."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, String, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from comptoir_common.db import Timestamp, utcnow
 from comptoir_common.inbox import InboxMessage
 from comptoir_common.outbox import OutboxMessage
-from comptoir_payments.domain import PaymentStatus, RefundStatus
+from comptoir_payments.domain import PaymentStatus, PayoutStatus, RefundStatus
 
 
 class Territory(SQLModel, table=True):
@@ -21,6 +21,11 @@ class Territory(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     currency: str = Field(max_length=3)
     fee_rate_bps: int
+    #: IANA time zone of the office: the transparency report's days are local days.
+    timezone: str = Field(
+        default="UTC",
+        sa_column=Column(String(64), nullable=False, server_default="UTC"),
+    )
     version: int
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
@@ -156,11 +161,75 @@ class StripeEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
 
+class LedgerTransaction(SQLModel, table=True):
+    """One money movement: its entries sum to zero per currency; one per cause (``key``).
+
+    ``key`` names the cause (``payment:<reservation>``, ``refund:<refund id>``,
+    ``stripe-fee:<balance transaction>``, ``payout:<po_...>``...): a unique constraint, so a
+    redelivered event or a retried worker step never books the same movement twice.
+    """
+
+    __tablename__ = "ledger_transaction"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True)
+    )
+    key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    #: payment, refund, refund-failed, stripe-fee, payout, payout-failed.
+    kind: str = Field(max_length=32)
+    reservation_id: uuid.UUID | None = Field(default=None, index=True)
+    provider_id: uuid.UUID | None = Field(default=None, index=True)
+    territory_id: uuid.UUID | None = Field(default=None, index=True)
+    #: The Stripe object this movement is on the provider's balance (ch_, re_, po_...).
+    stripe_ref: str | None = Field(default=None, max_length=255)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp(), index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One side of a ledger transaction, in signed integer cents of one currency."""
+
+    __tablename__ = "ledger_entry"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True)
+    )
+    transaction_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("ledger_transaction.id"), nullable=False, index=True
+        )
+    )
+    #: ``visitor_payments``, ``refunds``, ``provider:<id>``, ``office_fee:<territory>``,
+    #: ``stripe_fees``, ``provider_bank:<id>``.
+    account: str = Field(max_length=200, index=True)
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+
+
+class Payout(SQLModel, table=True):
+    """Stripe paid a provider's balance out to their bank (or failed to)."""
+
+    id: str = Field(sa_column=Column(String(255), primary_key=True))
+    provider_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID
+    stripe_account_id: str = Field(max_length=255)
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    status: PayoutStatus = Field(sa_column=Column(String(24), nullable=False))
+    arrival_date: datetime | None = Field(default=None, sa_type=Timestamp())
+    failure_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
 __all__ = [
     "ConnectedAccount",
     "InboxMessage",
+    "LedgerEntry",
+    "LedgerTransaction",
     "OutboxMessage",
     "Payment",
+    "Payout",
     "Provider",
     "Refund",
     "ReleasedHold",

@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ BOOKING_CARRIER = {"traceparent": f"00-{BOOKING_TRACE}-00f067aa0ba902b7-01"}
 MIGRATIONS = HOME / "services" / "payments" / "migrations"
 TABLES = (
     "inbox, outbox, refund, payment, provider, territory, connected_account, released_hold, "
-    "stripe_event"
+    "stripe_event, ledger_entry, ledger_transaction, payout"
 )
 
 
@@ -45,6 +45,7 @@ class Sent:
     path: str
     headers: dict[str, str]
     form: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -71,6 +72,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
                 path=request.url.path,
                 headers={k.lower(): v for k, v in request.headers.items()},
                 form=dict(parse_qsl(body)),
+                query=dict(parse_qsl(request.url.query.decode())),
             )
         )
         if self.fail_next > 0:
