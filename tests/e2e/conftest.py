@@ -292,3 +292,18 @@ def wait_consumed(platform: Platform, service: str, topic: str, timeout: float =
             await admin.close()
 
     wait_for(lambda: asyncio.run(lag()) == 0, f"{service} to consume all of {topic}", timeout)
+
+
+@pytest.fixture(autouse=True)
+def ledger_balances_after_each_test(platform: Platform) -> Iterator[None]:
+    """The money invariant, after every end-to-end test: every ledger transaction of the
+    platform sums to zero (payments answers how many problems it found)."""
+    yield
+    admin = office_token(role="admin", territory_id=uuid.uuid4(), subject="e2e-ledger-check")
+    check = httpx.get(
+        platform.url("payments") + "/v1/ledger/check",
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=15,
+    )
+    assert check.status_code == 200, check.text
+    assert check.json()["balanced"], f"the ledger does not balance: {check.json()}"
