@@ -198,7 +198,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(_ops_router(spec, consumers))
     for router in spec.routers:
         app.include_router(router)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"]
+    )
     return app
 
 
