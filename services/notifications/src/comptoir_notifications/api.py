@@ -5,15 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from comptoir_common.auth import StaffPrincipal
+from comptoir_common.idempotency import run_idempotent
 from comptoir_common.problems import PROBLEM_RESPONSES
-from comptoir_common.service import SessionDep
-from comptoir_notifications import service
-from comptoir_notifications.schemas import MessagePublic, Page
+from comptoir_common.service import RuntimeDep, SessionDep
+from comptoir_notifications import service, webhooks
+from comptoir_notifications.schemas import (
+    DeliveryPublic,
+    MessagePublic,
+    Page,
+    WebhookEndpointCreated,
+    WebhookEndpointIn,
+    WebhookEndpointPublic,
+    WebhookSecret,
+)
+from comptoir_notifications.settings import NotificationsSettings
+from comptoir_notifications.store import DeliveryStatus
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.get("/messages", tags=["messages"], response_model=Page[MessagePublic])
@@ -36,4 +48,151 @@ async def list_messages(
     """
     return await service.list_messages(
         session, principal, reservation_id, limit, offset, slot_id=slot_id
+    )
+
+
+# --- provider webhooks -----------------------------------------------------------------
+
+
+def _settings(runtime: RuntimeDep) -> NotificationsSettings:
+    settings = runtime.settings
+    assert isinstance(settings, NotificationsSettings)
+    return settings
+
+
+@router.post(
+    "/webhook-endpoints",
+    tags=["webhooks"],
+    status_code=201,
+    response_model=WebhookEndpointCreated,
+)
+async def create_webhook_endpoint(
+    body: WebhookEndpointIn,
+    principal: StaffPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Register an endpoint of the calling provider for some of its events.
+
+    The answer holds the signing secret (``whsec_...``), shown this once. Deliveries
+    follow Standard Webhooks: headers ``webhook-id`` (the event id, for deduplication),
+    ``webhook-timestamp`` and ``webhook-signature``. In production the URL must be
+    https and its host must resolve to public addresses only.
+    """
+
+    async def execute() -> tuple[int, WebhookEndpointCreated]:
+        async with session.begin():
+            created = await webhooks.create_endpoint(session, principal, body, _settings(runtime))
+        return 201, created
+
+    return await run_idempotent(
+        runtime.redis,
+        scope=f"notifications:webhook-endpoints:{principal.subject}",
+        key=idempotency_key,
+        body=body,
+        execute=execute,
+    )
+
+
+@router.get("/webhook-endpoints", tags=["webhooks"], response_model=Page[WebhookEndpointPublic])
+async def list_webhook_endpoints(
+    principal: StaffPrincipal,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[WebhookEndpointPublic]:
+    """A provider's own endpoints; office staff see their territory's."""
+    return await webhooks.list_endpoints(session, principal, limit, offset)
+
+
+@router.get(
+    "/webhook-endpoints/{endpoint_id}", tags=["webhooks"], response_model=WebhookEndpointPublic
+)
+async def get_webhook_endpoint(
+    endpoint_id: uuid.UUID, principal: StaffPrincipal, session: SessionDep
+) -> WebhookEndpointPublic:
+    endpoint = await webhooks.visible_endpoint(session, principal, endpoint_id)
+    return WebhookEndpointPublic.model_validate(endpoint, from_attributes=True)
+
+
+@router.delete("/webhook-endpoints/{endpoint_id}", tags=["webhooks"], status_code=204)
+async def disable_webhook_endpoint(
+    endpoint_id: uuid.UUID, principal: StaffPrincipal, session: SessionDep
+) -> Response:
+    """Disable the endpoint: nothing more is sent to it; its queued deliveries are DEAD."""
+    async with session.begin():
+        await webhooks.disable_endpoint(session, principal, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/rotate-secret",
+    tags=["webhooks"],
+    response_model=WebhookSecret,
+)
+async def rotate_webhook_secret(
+    endpoint_id: uuid.UUID,
+    principal: StaffPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A new signing secret. For 24 hours deliveries carry two signatures (space
+    separated in ``webhook-signature``), one per secret, so receivers can switch over."""
+
+    async def execute() -> tuple[int, WebhookSecret]:
+        async with session.begin():
+            rotated = await webhooks.rotate_secret(session, principal, endpoint_id)
+        return 200, rotated
+
+    return await run_idempotent(
+        runtime.redis,
+        scope=f"notifications:webhook-rotate:{principal.subject}:{endpoint_id}",
+        key=idempotency_key,
+        body={},
+        execute=execute,
+    )
+
+
+@router.get(
+    "/webhook-endpoints/{endpoint_id}/deliveries",
+    tags=["webhooks"],
+    response_model=Page[DeliveryPublic],
+)
+async def list_webhook_deliveries(
+    endpoint_id: uuid.UUID,
+    principal: StaffPrincipal,
+    session: SessionDep,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[DeliveryPublic]:
+    """The endpoint's delivery log, newest first; ``status=DEAD`` is its dead letters."""
+    return await webhooks.list_deliveries(session, principal, endpoint_id, status, limit, offset)
+
+
+@router.post(
+    "/webhook-deliveries/{delivery_id}/replay", tags=["webhooks"], response_model=DeliveryPublic
+)
+async def replay_webhook_delivery(
+    delivery_id: uuid.UUID,
+    principal: StaffPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Queue a DEAD (or DELIVERED) delivery again, with a fresh retry schedule."""
+
+    async def execute() -> tuple[int, DeliveryPublic]:
+        async with session.begin():
+            replayed = await webhooks.replay_delivery(session, principal, delivery_id)
+        return 200, replayed
+
+    return await run_idempotent(
+        runtime.redis,
+        scope=f"notifications:webhook-replay:{principal.subject}:{delivery_id}",
+        key=idempotency_key,
+        body={},
+        execute=execute,
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class MessagePublic(BaseModel):
@@ -37,3 +37,52 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+class WebhookEndpointIn(BaseModel):
+    url: str = Field(min_length=1, max_length=2000)
+    event_types: list[str] = Field(min_length=1)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class WebhookEndpointPublic(BaseModel):
+    """A provider's webhook endpoint (never its secret)."""
+
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    url: str
+    event_types: list[str]
+    description: str | None
+    enabled: bool
+    created_at: datetime
+    disabled_at: datetime | None
+    previous_secret_expires_at: datetime | None
+
+
+class WebhookEndpointCreated(WebhookEndpointPublic):
+    #: ``whsec_`` + base64: shown in this answer only.
+    secret: str
+
+
+class WebhookSecret(BaseModel):
+    id: uuid.UUID
+    #: The new signing secret, shown in this answer only.
+    secret: str
+    #: Until then the replaced secret signs alongside it.
+    previous_secret_expires_at: datetime | None
+
+
+class DeliveryPublic(BaseModel):
+    """One event sent (or to send) to one endpoint; DEAD ones are the dead-letter list."""
+
+    id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    status: Literal["PENDING", "DELIVERED", "DEAD"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -58,6 +58,34 @@ class NotificationsSettings(ServiceSettings):
     #: mid-send): it is reported UNKNOWN and never sent again.
     mail_stale_sending_seconds: float = 600.0
 
+    #: Provider webhooks: bound on one whole delivery attempt (connect to status line).
+    webhook_timeout_seconds: float = 10.0
+    #: Waits after the 1st, 2nd... failed attempt; once they are used up it is DEAD.
+    webhook_retry_schedule_seconds: list[float] = [
+        30,
+        120,
+        600,
+        1800,
+        7200,
+        21600,
+        43200,
+        86400,
+    ]
+    #: How many deliveries are in flight at once (a slow endpoint holds one slot only).
+    webhook_concurrency: int = 10
+    #: Idle poll interval of the webhook sender.
+    webhook_poll_seconds: float = 1.0
+    #: Outside production only: comma-separated hosts that may be http and resolve to
+    #: loopback or private addresses (``127.0.0.1,localhost``). Ignored in production.
+    webhook_allowed_hosts: str = ""
+
+    @property
+    def webhook_allowed_host_set(self) -> frozenset[str]:
+        if self.environment == "production":
+            return frozenset()
+        hosts = (h.strip().lower().strip("[]") for h in self.webhook_allowed_hosts.split(","))
+        return frozenset(h for h in hosts if h)
+
     @field_validator("mail_from")
     @classmethod
     def _valid_sender(cls, value: str) -> str:

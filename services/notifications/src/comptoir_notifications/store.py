@@ -178,8 +178,78 @@ class OutgoingMail(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=Timestamp())
 
 
+class WebhookEndpoint(SQLModel, table=True):
+    """A provider's HTTPS endpoint that receives its events, signed (Standard Webhooks).
+
+    ``secret`` signs every delivery; after a rotation ``previous_secret`` signs alongside
+    it until ``previous_secret_expires_at``. Secrets are never shown again after the
+    answer that created them. A disabled endpoint is kept for its delivery log.
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    territory_id: uuid.UUID = Field(index=True)
+    provider_id: uuid.UUID = Field(index=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    event_types: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    previous_secret: str | None = Field(default=None, sa_column=Column(Text))
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    disabled_at: datetime | None = Field(default=None, sa_type=Timestamp())
+
+
+class DeliveryStatus(StrEnum):
+    #: Waiting for its (next) attempt at ``next_attempt_at``; a sender that claims it
+    #: moves ``next_attempt_at`` past the attempt (its lease), so a crashed sender's
+    #: claim is retried once the lease is over.
+    PENDING = "PENDING"
+    #: The endpoint answered 2xx.
+    DELIVERED = "DELIVERED"
+    #: Every attempt failed (or the endpoint was disabled): the dead-letter list.
+    DEAD = "DEAD"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one endpoint: unique per (event, endpoint), retried until 2xx or DEAD."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id", name="uq_webhook_delivery_event_endpoint"),
+        Index(
+            "ix_webhook_delivery_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    endpoint_id: uuid.UUID = Field(foreign_key="webhook_endpoint.id", index=True)
+    event_id: uuid.UUID
+    event_type: str = Field(sa_column=Column(String(200), nullable=False))
+    #: The body sent: ``event_id``, ``type``, ``occurred_at`` and ``data`` (the visitor
+    #: reduced to their name, as in the provider's e-mails).
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    status: str = Field(
+        default=DeliveryStatus.PENDING, sa_column=Column(String(16), nullable=False)
+    )
+    attempts: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    delivered_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    trace_headers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
 __all__ = [
     "Activity",
+    "DeliveryStatus",
     "InboxMessage",
     "MailStatus",
     "OutboxMessage",
@@ -188,4 +258,6 @@ __all__ = [
     "RecipientKind",
     "Reservation",
     "WaitingNotice",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -45,7 +45,10 @@ TEST_DATABASE_URL = os.environ.get(
     "postgresql+asyncpg://comptoir:comptoir@127.0.0.1:5432/comptoir_notifications_test",
 )
 CAPTURE_API = os.environ.get("COMPTOIR_TEST_MAIL_API", "http://127.0.0.1:8025")
-TABLES = "outgoing_mail, waiting_notice, reservation, provider, activity, inbox, outbox"
+TABLES = (
+    "webhook_delivery, webhook_endpoint, outgoing_mail, waiting_notice, reservation, "
+    "provider, activity, inbox, outbox"
+)
 
 #: A well-formed ticket code (booking signs real ones; notifications only shows it).
 TICKET_CODE = "CPT-29AACG-JA2N80-ZS2BPB-5YFT43-VCEAAZ-QHAWCZ-2A5C4W"
