@@ -215,6 +215,5 @@ def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 StaffPrincipal = Annotated[Principal, Depends(require_staff)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -33,13 +31,6 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Asyn
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-    """One transaction: committed when the block ends, rolled back on any error."""
-    async with factory() as session, session.begin():
-        yield session
 
 
 def sync_url(url: str) -> str:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Cents = Annotated[int, Field(ge=0, le=100_000_000)]
-
-
-class Money(BaseModel):
-    amount_cents: int
-    currency: Currency
 
 
 def fee_cents(total_cents: int, fee_rate_bps: int) -> int:

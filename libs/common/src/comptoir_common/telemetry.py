@@ -79,9 +79,4 @@ def context_from_carrier(carrier: dict[str, str] | None) -> Context:
     return propagate.extract(carrier or {})
 
 
-def current_trace_id() -> str | None:
-    ctx = trace.get_current_span().get_span_context()
-    return format(ctx.trace_id, "032x") if ctx.is_valid else None
-
-
 tracer = trace.get_tracer("comptoir")

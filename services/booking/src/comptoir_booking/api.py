@@ -15,7 +15,7 @@ from opentelemetry import trace
 from pydantic import BaseModel
 
 from comptoir_booking import context, service
-from comptoir_booking.domain import Rules, Status, sales_close_at
+from comptoir_booking.domain import Rules, Status, sales_close_at, seats_left
 from comptoir_booking.schemas import (
     Availability,
     AvailabilityStatus,
@@ -288,9 +288,10 @@ async def list_check_ins(
 # --- slots -----------------------------------------------------------------------------
 
 
-def availability_status(slot: Slot, activity: Activity | None) -> AvailabilityStatus:
+def availability_status(
+    slot: Slot, activity: Activity | None, remaining: int
+) -> AvailabilityStatus:
     rules = Rules(cutoff_minutes=activity.cutoff_minutes) if activity else Rules()
-    remaining = 0 if slot.capacity_lowered else slot.capacity - slot.held - slot.confirmed
     if slot.status != "OPEN" or datetime.now(UTC) >= sales_close_at(slot.start, rules):
         return "CLOSED"
     if remaining <= 0:
@@ -301,14 +302,14 @@ def availability_status(slot: Slot, activity: Activity | None) -> AvailabilitySt
 
 
 def availability_of(slot: Slot, activity: Activity | None) -> Availability:
-    remaining = 0 if slot.capacity_lowered else max(0, slot.capacity - slot.held - slot.confirmed)
+    remaining = seats_left(slot.capacity, slot.held, slot.confirmed, slot.capacity_lowered)
     return Availability(
         slot_id=slot.id,
         capacity=slot.capacity,
         on_hold=slot.held,
         confirmed=slot.confirmed,
         remaining=remaining,
-        status=availability_status(slot, activity),
+        status=availability_status(slot, activity, remaining),
     )
 
 
@@ -477,6 +478,6 @@ async def leave_waitlist(
     entry_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> WaitlistEntryOut:
     async with session.begin():
-        entry = await service.visible_entry(session, principal, entry_id)
+        entry = await service.visible_entry(session, principal, entry_id, lock=True)
         await service.leave_waitlist(session, entry)
         return await _entry_out(session, entry)

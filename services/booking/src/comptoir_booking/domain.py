@@ -33,9 +33,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REDEEMED: frozenset(),
 }
 
-#: Seat-holding states: their seats count on the slot.
-ACTIVE = frozenset({Status.ON_HOLD, Status.CONFIRMED, Status.REDEEMED})
-
 
 class IllegalTransition(Problem):
     def __init__(self, current: Status, target: Status) -> None:
@@ -164,10 +161,9 @@ def total_of(lines: Iterable[PricedLine]) -> int:
     return sum(line.amount_cents for line in lines)
 
 
-def seats_of_units(units: list[dict[str, Any]], catalogue_units: list[dict[str, Any]]) -> int:
-    """Seats taken by stored reservation lines (units unknown now count one seat each)."""
-    seats = {u["id"]: int(u.get("seats", 1)) for u in catalogue_units}
-    return sum(int(u["quantity"]) * seats.get(u["id"], 1) for u in units)
+def seats_left(capacity: int, held: int, confirmed: int, capacity_lowered: bool) -> int:
+    """Seats still for sale; none once catalog lowered capacity below what is taken."""
+    return 0 if capacity_lowered else max(0, capacity - held - confirmed)
 
 
 def sales_close_at(start: datetime, rules: Rules) -> datetime:

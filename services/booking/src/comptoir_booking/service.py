@@ -31,6 +31,7 @@ from comptoir_booking.domain import (
     price_lines,
     refund_under_policy,
     sales_close_at,
+    seats_left,
     seats_of,
     total_of,
 )
@@ -53,18 +54,6 @@ class HoldRequest:
     visitor: v1.Visitor
 
 
-@dataclass(frozen=True)
-class SeatCounts:
-    capacity: int
-    held: int
-    confirmed: int
-    version: int
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.capacity - self.held - self.confirmed)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -83,8 +72,8 @@ async def take_seats(
     *,
     confirmed: bool = False,
     guarded: bool = True,
-) -> SeatCounts | None:
-    """Hold (or directly confirm) ``seats`` if they are free; None when they are not.
+) -> bool:
+    """Hold (or directly confirm) ``seats`` if they are free; False when they are not.
 
     The check and the increment are one statement, so two requests can never both take
     the last seat. ``guarded=False`` exists only to prove, in tests, that the checks do
@@ -99,18 +88,17 @@ async def take_seats(
                 f"UPDATE slot SET {column} = {column} + :n, "  # noqa: S608 - fixed column names
                 "availability_version = availability_version + 1, availability_trace = :trace "
                 "WHERE id = :id AND status = 'OPEN' AND NOT capacity_lowered "
-                "AND held + confirmed + :n <= capacity "
-                "RETURNING capacity, held, confirmed, availability_version"
+                "AND held + confirmed + :n <= capacity RETURNING id"
             ),
             {"n": seats, "id": slot_id, "trace": _trace_json()},
         )
     ).first()
-    return SeatCounts(*row) if row else None
+    return row is not None
 
 
 async def _take_seats_unguarded(
     session: AsyncSession, slot_id: uuid.UUID, seats: int, column: str
-) -> SeatCounts | None:
+) -> bool:
     """Read, check in Python, write the new total: loses updates under concurrency."""
     row = (
         await session.execute(
@@ -119,36 +107,30 @@ async def _take_seats_unguarded(
         )
     ).first()
     if row is None or row.held + row.confirmed + seats > row.capacity:
-        return None
-    new_total = getattr(row, column) + seats
-    updated = (
-        await session.execute(
-            text(
-                f"UPDATE slot SET {column} = :total, "  # noqa: S608 - fixed column names
-                "availability_version = availability_version + 1, availability_trace = :trace "
-                "WHERE id = :id RETURNING capacity, held, confirmed, availability_version"
-            ),
-            {"total": new_total, "id": slot_id, "trace": _trace_json()},
-        )
-    ).one()
-    return SeatCounts(*updated)
+        return False
+    await session.execute(
+        text(
+            f"UPDATE slot SET {column} = :total, "  # noqa: S608 - fixed column names
+            "availability_version = availability_version + 1, availability_trace = :trace "
+            "WHERE id = :id"
+        ),
+        {"total": getattr(row, column) + seats, "id": slot_id, "trace": _trace_json()},
+    )
+    return True
 
 
 async def move_seats(
     session: AsyncSession, slot_id: uuid.UUID, *, held: int = 0, confirmed: int = 0
-) -> SeatCounts:
+) -> None:
     """Release or convert seats already counted on the slot (never adds new ones)."""
-    row = (
-        await session.execute(
-            text(
-                "UPDATE slot SET held = held + :h, confirmed = confirmed + :c, "
-                "availability_version = availability_version + 1, availability_trace = :trace "
-                "WHERE id = :id RETURNING capacity, held, confirmed, availability_version"
-            ),
-            {"h": held, "c": confirmed, "id": slot_id, "trace": _trace_json()},
-        )
-    ).one()
-    return SeatCounts(*row)
+    await session.execute(
+        text(
+            "UPDATE slot SET held = held + :h, confirmed = confirmed + :c, "
+            "availability_version = availability_version + 1, availability_trace = :trace "
+            "WHERE id = :id"
+        ),
+        {"h": held, "c": confirmed, "id": slot_id, "trace": _trace_json()},
+    )
 
 
 def _trace_json() -> str:
@@ -176,7 +158,8 @@ async def publish_availability(session: AsyncSession, limit: int = 500) -> int:
         )
     ).all()
     for row in rows:
-        free = 0 if row.capacity_lowered or row.status != "OPEN" else row.capacity - row.held
+        open_for_sale = row.status == "OPEN"
+        left = seats_left(row.capacity, row.held, row.confirmed, row.capacity_lowered)
         add_event(
             session,
             v1.SlotAvailabilityChanged(
@@ -187,15 +170,20 @@ async def publish_availability(session: AsyncSession, limit: int = 500) -> int:
                 capacity=row.capacity,
                 on_hold=row.held,
                 confirmed=row.confirmed,
-                remaining=max(0, free - row.confirmed),
+                remaining=left if open_for_sale else 0,
             ),
             producer=SERVICE,
             territory_id=row.territory_id,
             trace_carrier=row.availability_trace or {},
         )
+    if rows:
+        # The rows are locked: their version cannot have moved since they were read.
         await session.execute(
-            text("UPDATE slot SET availability_published_version = :v WHERE id = :id"),
-            {"v": row.availability_version, "id": row.id},
+            text(
+                "UPDATE slot SET availability_published_version = availability_version "
+                "WHERE id = ANY(:ids)"
+            ),
+            {"ids": [row.id for row in rows]},
         )
     return len(rows)
 
@@ -234,7 +222,7 @@ async def place_hold(
     lines = price_lines(request.units, activity.units, rules_of(activity))
     reservation = _new_hold(session, slot, activity, lines, request.visitor, _now() + hold_for)
     await session.flush()
-    if await take_seats(session, slot.id, reservation.seats, guarded=guarded) is None:
+    if not await take_seats(session, slot.id, reservation.seats, guarded=guarded):
         fresh = await session.get(Slot, slot.id, populate_existing=True)
         remaining = max(0, fresh.capacity - fresh.held - fresh.confirmed) if fresh else 0
         raise Problem(
@@ -399,10 +387,10 @@ async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -
         # Money arrived after the hold ended: keep the booking if the hold merely ran
         # out and the seats are still free, otherwise give every cent back.
         # Never money taken without a seat.
-        revived = None
-        if outcome == Outcome.REVIVE:
-            revived = await take_seats(session, r.slot_id, r.seats, confirmed=True)
-        if revived is not None:
+        revived = outcome == Outcome.REVIVE and await take_seats(
+            session, r.slot_id, r.seats, confirmed=True
+        )
+        if revived:
             await _confirm(session, r)
             return
         cancelled_by = r.status_reason if r.status_reason in _CANCELLERS else None
@@ -721,8 +709,7 @@ async def rebook(
             409, "The activity has started; it can no longer be moved.", kind="already-started"
         )
     _check_on_sale(new_slot, activity)
-    taken = await take_seats(session, new_slot.id, r.seats, confirmed=True)
-    if taken is None:
+    if not await take_seats(session, new_slot.id, r.seats, confirmed=True):
         raise Problem(409, "Not enough seats left on that slot.", kind="not-enough-seats")
     await move_seats(session, old_slot.id, confirmed=-r.seats)
     r.slot_id, r.updated_at = new_slot.id, _now()
@@ -833,7 +820,7 @@ async def offer_freed_seats(session: AsyncSession, slot_id: uuid.UUID) -> int:
         slot, activity = await _slot_and_activity(session, slot_id)
         if slot.status != "OPEN" or _now() >= sales_close_at(slot.start, rules_of(activity)):
             return offered
-        if await take_seats(session, slot_id, entry.seats) is None:
+        if not await take_seats(session, slot_id, entry.seats):
             return offered
         lines = price_lines(
             [(u["id"], int(u["quantity"])) for u in entry.units],
@@ -967,9 +954,9 @@ async def visible_reservation(
 
 
 async def visible_entry(
-    session: AsyncSession, principal: Principal, entry_id: uuid.UUID
+    session: AsyncSession, principal: Principal, entry_id: uuid.UUID, *, lock: bool = False
 ) -> WaitlistEntry:
-    entry = await session.get(WaitlistEntry, entry_id, with_for_update=True)
+    entry = await session.get(WaitlistEntry, entry_id, with_for_update=lock)
     if entry is None:
         raise not_found("waitlist entry")
     if principal.role == "visitor":
