@@ -10,11 +10,14 @@ It creates, through the public APIs, a territory, a provider, an activity and on
 
 1. measures a bare conditional ``UPDATE`` of one PostgreSQL row (the seat check alone,
    in its own scratch database ``comptoir_bench``) with the same concurrency;
-2. runs 64 HTTP clients (keep-alive) holding 1 seat each, as fast as they can;
+2. runs 64 HTTP/1.1 keep-alive clients (one connection each, a minimal client so that
+   the benchmark itself takes little of the cores it shares) holding 1 seat each, as
+   fast as they can;
 3. counts the seats every way (answers, availability, the office's reservation list)
    to check that nothing was oversold;
 4. prints holds/s, latencies, the ratio to the bare UPDATE, where the machine's CPU
-   went during each phase, and the goal with PASS/MISS per line.
+   went during each phase (share of a core, and CPU milliseconds per operation for
+   each process), and the goal with PASS/MISS per line.
 
 Everything stays on loopback and stops by itself. The holds it makes stay ON_HOLD until
 they expire (15 minutes by default) on a slot of its own.
@@ -26,12 +29,11 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +45,6 @@ import httpx
 from comptoir_common.settings import DEV_STRIPE_WEBHOOK_SECRET
 from comptoir_ops import stripe_sim
 from comptoir_ops.infra import database_url, ensure_databases, process_status
-from comptoir_ops.infra.collector import traces_path
 from comptoir_ops.tokens import office_token
 
 GOAL_HOLDS_PER_SECOND = 1_000
@@ -96,12 +97,16 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
+#: Prefix of the platform's process names (``Platform.label``): "" for ``make up``.
+PROCESS_LABEL = ""
+
+
 def cpu_sample() -> dict[str, int]:
     """CPU ticks used so far, per component of the platform, by pid (so that a process
     that exits between two samples does not count negative)."""
     sample: dict[str, int] = {}
     for name in WATCHED:
-        pid = process_status(name)
+        pid = process_status(PROCESS_LABEL + name) or process_status(name)
         if pid is not None:
             sample[f"{name}:{pid}"] = _cpu_ticks(pid)
     for pid in _postgres_pids():
@@ -124,6 +129,16 @@ class CpuUse:
             if cpu / self.seconds >= 0.01
         ]
         return f"CPU {total / self.seconds:.0%} of one core ({cores} cores): " + ", ".join(parts)
+
+    def per_operation(self, operations: int) -> str:
+        """CPU milliseconds each component spent per operation: what a design costs,
+        whatever else the machine is doing."""
+        parts = [
+            f"{name} {1000 * cpu / operations:.2f}"
+            for name, cpu in sorted(self.by_component.items(), key=lambda kv: -kv[1])
+            if operations and 1000 * cpu / operations >= 0.01
+        ]
+        return "CPU ms per operation: " + ", ".join(parts)
 
 
 @contextmanager
@@ -300,7 +315,8 @@ def set_up(catalog: str, booking: str, payments: str, capacity: int, wait: float
     _poll(
         lambda: httpx.get(f"{booking}/v1/slots/{slot['id']}/availability", trust_env=False),
         wait,
-        "booking to learn the slot",
+        "booking to learn the slot, bookable once the provider's charges are enabled",
+        ok=lambda r: bool(r.status_code == 200 and r.json().get("bookable")),
     )
     return HotSlot(territory_id, token, slot["id"])
 
@@ -320,41 +336,92 @@ def _poll(
     raise SystemExit(f"timed out after {wait:.0f}s waiting for {what}")
 
 
+class KeepAliveClient:
+    """One HTTP/1.1 keep-alive connection speaking just enough HTTP for JSON POSTs.
+
+    The benchmark shares the machine's cores with the platform it measures: a general
+    client (httpx costs about 1 ms of CPU per request) would take a large share of them.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = httpx.URL(url)
+        self.host, self.port = parsed.host, parsed.port or 80
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+            elif name == b"transfer-encoding":
+                raise RuntimeError("chunked answers are not expected from this endpoint")
+        payload = await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
 async def hold_seats(
     booking: str, slot_id: str, clients: int, limit: int, seconds: float
 ) -> tuple[Run, int]:
     """The holds; answers the run and the seats granted by 201 answers (warm-up included)."""
     run = Run("holds")
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     granted = 0
-    async with httpx.AsyncClient(
-        base_url=booking, limits=limits, timeout=30, trust_env=False
-    ) as client:
+    connections = [KeepAliveClient(booking) for _ in range(clients)]
 
-        async def hold(_: int) -> str:
-            nonlocal granted
-            body = {
-                "slot_id": slot_id,
-                "units": [{"id": "adult", "quantity": 1}],
-                "visitor": {
-                    "name": "Jeanne Martin",
-                    "email": f"bench-{uuid.uuid4().hex[:12]}@example.org",
-                    "locale": "fr",
-                },
-            }
-            try:
-                answer = await client.post("/v1/reservations", json=body)
-            except httpx.HTTPError as exc:
-                return type(exc).__name__
-            if answer.status_code == 201:
-                granted += int(answer.json()["seats"])
-            return str(answer.status_code)
+    async def hold(n: int) -> str:
+        nonlocal granted
+        body = {
+            "slot_id": slot_id,
+            "units": [{"id": "adult", "quantity": 1}],
+            "visitor": {
+                "name": "Jeanne Martin",
+                "email": f"bench-{uuid.uuid4().hex[:12]}@example.org",
+                "locale": "fr",
+            },
+        }
+        try:
+            status, answer = await connections[n].post_json(
+                "/v1/reservations", json.dumps(body).encode()
+            )
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            await connections[n].close()
+            return type(exc).__name__
+        if status == 201:
+            granted += int(json.loads(answer)["seats"])
+        return str(status)
 
+    try:
         # one request per client opens the keep-alive connections; not timed
         await asyncio.gather(*(hold(n) for n in range(clients)))
         with cpu_use() as cpu:
             await drive(run, clients, limit, seconds, hold)
         run.cpu = cpu
+    finally:
+        for connection in connections:
+            await connection.close()
     return run, granted
 
 
@@ -463,100 +530,6 @@ def count_seats(booking: str, token: str, slot_id: str, capacity: int, granted: 
     raise SystemExit("the slot's counts kept moving while being read")
 
 
-# --- where a hold's time goes, from booking's own spans -----------------------------------
-
-
-def _spans_since(offset: int) -> list[dict[str, Any]]:
-    """booking's spans written to the collector's file after ``offset``, with times."""
-    spans = []
-    with traces_path().open("rb") as handle:
-        handle.seek(offset)
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                batch = json.loads(line)
-            except ValueError:
-                continue  # a line still being written
-            for resource in batch.get("resourceSpans", []):
-                attributes = resource.get("resource", {}).get("attributes", [])
-                service = {a["key"]: a["value"].get("stringValue") for a in attributes}
-                if service.get("service.name") != "comptoir-booking":
-                    continue
-                for scope in resource.get("scopeSpans", []):
-                    for span in scope.get("spans", []):
-                        spans.append(
-                            {
-                                "trace": span["traceId"],
-                                "id": span["spanId"],
-                                "parent": span.get("parentSpanId", ""),
-                                "name": span["name"],
-                                "start": int(span["startTimeUnixNano"]) / 1e6,
-                                "end": int(span["endTimeUnixNano"]) / 1e6,
-                                "attributes": {
-                                    a["key"]: next(iter(a["value"].values()), None)
-                                    for a in span.get("attributes", [])
-                                },
-                            }
-                        )
-    return spans
-
-
-def hold_timeline(offset: int, slot_id: str, settle: float = 3.0) -> str | None:
-    """Median time of each step of ``POST /v1/reservations`` on the hot slot, from the
-    spans booking exported (SQLAlchemy, FastAPI instrumentation) during the run."""
-    time.sleep(settle)  # the batch span processor and the collector flush
-    spans = _spans_since(offset)
-    children: dict[str, list[dict[str, Any]]] = {}
-    for span in spans:
-        children.setdefault(span["parent"], []).append(span)
-    roots = [
-        s
-        for s in spans
-        if s["name"].startswith("POST /v1/reservations")
-        and s["attributes"].get("comptoir.slot.id") == slot_id
-    ]
-    steps: dict[str, list[float]] = {}
-    statements: list[int] = []
-    for root in roots:
-        inside, todo = [], [root["id"]]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                inside.append(child)
-                todo.append(child["id"])
-        sql = [s for s in inside if s["attributes"].get("db.system")]
-        seat = [
-            s
-            for s in sql
-            if str(s["attributes"].get("db.statement", "")).startswith("UPDATE slot SET held")
-        ]
-        pool = [s for s in inside if s["name"] == "connect"]
-        if not seat:
-            continue
-        update = seat[0]
-        statements.append(len([s for s in sql if s["name"] != "connect"]))
-        before = [s for s in sql if s["end"] <= update["start"] and s["name"] != "connect"]
-        after = [s for s in sql if s["start"] >= update["end"]]
-        for name, value in (
-            ("whole request", root["end"] - root["start"]),
-            ("waiting for a pooled connection", sum(s["end"] - s["start"] for s in pool)),
-            ("reads before the seat UPDATE", sum(s["end"] - s["start"] for s in before)),
-            ("seat UPDATE (mostly waiting for the row lock)", update["end"] - update["start"]),
-            ("INSERTs after it, row lock held", sum(s["end"] - s["start"] for s in after)),
-            ("seat UPDATE end to answer (lock held to COMMIT)", root["end"] - update["end"]),
-        ):
-            steps.setdefault(name, []).append(value)
-    if not steps:
-        return None
-    lines = [
-        f"where a hold's time goes (median of {len(statements):,} traced holds, "
-        f"{statistics.median(statements):.0f} SQL statements each + COMMIT):"
-    ]
-    for name, values in steps.items():
-        lines.append(f"  {name:<50}{statistics.median(values):9.1f} ms")
-    return "\n".join(lines)
-
-
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -572,7 +545,12 @@ def main() -> int:
     parser.add_argument("--updates", type=int, default=200_000, help="bare UPDATEs at most")
     parser.add_argument("--update-seconds", type=float, default=10, help="bare UPDATE phase")
     parser.add_argument("--database", default="comptoir_bench", help="scratch database")
+    parser.add_argument(
+        "--label", default="", help="process name prefix of the platform (Platform.label)"
+    )
     args = parser.parse_args()
+    global PROCESS_LABEL
+    PROCESS_LABEL = args.label
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         os.environ.pop(name, None)
 
@@ -588,8 +566,6 @@ def main() -> int:
     )
 
     say(f"- holds of 1 seat: {args.holds:,} or {args.seconds:.0f} s, whichever comes first")
-    traces = traces_path()
-    traces_offset = traces.stat().st_size if traces.exists() else None
     holds, granted = asyncio.run(
         hold_seats(args.booking, hot.slot_id, args.clients, args.holds, args.seconds)
     )
@@ -597,7 +573,6 @@ def main() -> int:
     say("- counting the seats")
     count = count_seats(args.booking, hot.admin_token, hot.slot_id, args.capacity, granted)
     oversold = count.oversold
-    timeline = hold_timeline(traces_offset, hot.slot_id) if traces_offset is not None else None
 
     ratio = holds.rate / updates.rate if updates.rate else 0.0
     errors = sum(v for k, v in holds.statuses.items() if k not in ("201", "409"))
@@ -624,8 +599,7 @@ def main() -> int:
     for run in (updates, holds):
         if run.cpu:
             say(f"{run.label}: {run.cpu.line()}")
-    if timeline:
-        say(timeline)
+            say(f"{' ' * len(run.label)}  {run.cpu.per_operation(run.done)}")
     say("")
     goal = [
         (

@@ -173,13 +173,16 @@ def _opt_uuid(value: str | None) -> uuid.UUID | None:
 
 _bearer = HTTPBearer(auto_error=False, description="A Comptoir token (admin, provider or visitor)")
 
+# The dependencies below are ``async`` although they never wait: FastAPI runs plain
+# ``def`` dependencies in a worker thread, a thread hop per request for nothing.
+
 
 def _verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier
 
 
-def optional_principal(
+async def optional_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
@@ -188,7 +191,7 @@ def optional_principal(
     return _verifier(request).verify(credentials.credentials)
 
 
-def require_principal(
+async def require_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -201,14 +204,14 @@ def require_principal(
     return principal
 
 
-def require_staff(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+async def require_staff(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
     """Office staff or a provider: visitor tokens only open their own reservation."""
     if principal.role == "visitor":
         raise Problem(403, "A visitor token cannot do this.", kind="forbidden")
     return principal
 
 
-def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
     if not principal.is_admin:
         raise Problem(403, "Only the tourism office's staff can do this.", kind="forbidden")
     return principal

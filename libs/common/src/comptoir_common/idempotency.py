@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from comptoir_common.problems import PROBLEM_JSON, Problem
@@ -47,10 +48,17 @@ async def run_idempotent(
     key: str | None,
     body: Any,
     execute: Callable[[], Awaitable[Outcome]],
-) -> JSONResponse:
+) -> Response:
     """Run ``execute`` at most once per (scope, key); answer its outcome as JSON."""
     if key is None:
         status, payload = await execute()
+        if isinstance(payload, BaseModel):
+            # what jsonable_encoder then JSONResponse would write, serialized by pydantic
+            return Response(
+                payload.model_dump_json(by_alias=True),
+                status_code=status,
+                media_type="application/json",
+            )
         return JSONResponse(jsonable_encoder(payload), status_code=status)
     _validate_key(key)
     digest = fingerprint(body)

@@ -49,7 +49,11 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka", "httpx", "httpcore", "stripe"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # uvicorn installs its own handlers; route them through ours.
+    # uvicorn installs its own handlers; route them through ours. An access log that
+    # uvicorn was told not to write (``--no-access-log``: no handler, not propagated)
+    # stays off: one log line per request is a cost, not a record.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        switched_off = name == "uvicorn.access" and not logger.handlers and not logger.propagate
+        logger.handlers[:] = []
+        logger.propagate = not switched_off

@@ -20,7 +20,6 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -35,7 +34,12 @@ from comptoir_common.migrations import upgrade_to_head
 from comptoir_common.outbox import OutboxRelay, purge_published
 from comptoir_common.problems import install_problem_handlers
 from comptoir_common.settings import ServiceSettings
-from comptoir_common.telemetry import instrument_libraries, setup_tracing, shutdown_tracing
+from comptoir_common.telemetry import (
+    ServerSpans,
+    instrument_libraries,
+    setup_tracing,
+    shutdown_tracing,
+)
 
 log = logging.getLogger("comptoir.service")
 
@@ -186,6 +190,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags or None,
+        # Traces come from ``ServerSpans`` below; FastAPI's own telemetry would only
+        # add a layer of work to every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(
@@ -198,9 +205,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(_ops_router(spec, consumers))
     for router in spec.routers:
         app.include_router(router)
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz", exclude_spans=["receive", "send"]
-    )
+    app.add_middleware(ServerSpans, excluded_paths=("/healthz", "/readyz"))
     return app
 
 
@@ -274,14 +279,20 @@ async def _check_kafka(runtime: Runtime) -> str:
     return await _check(runtime.broker.ping(timeout=2.0), timeout=3.0)
 
 
-def get_runtime(request: Request) -> Runtime:
+def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    """The process's runtime (``async``: FastAPI runs plain ``def`` dependencies in a
+    worker thread, a thread hop per request for nothing)."""
+    return _runtime(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for one request; the route opens its transaction(s) itself."""
-    async with get_runtime(request).sessions() as session:
+    async with _runtime(request).sessions() as session:
         yield session
 
 

@@ -108,27 +108,45 @@ def _annotate(reservation: Reservation) -> None:
 async def create_reservation(
     body: ReservationIn,
     runtime: RuntimeDep,
-    session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Holds the seats until `expires_at` and answers a visitor token for this reservation.
     Prices and seats come from the activity, never from the request."""
     ctx = context.current()
+    assert ctx.holds_pool is not None, "booking's hold connections are not open"
+    pool = ctx.holds_pool
 
     async def execute() -> tuple[int, BaseModel]:
+        visitor = body.visitor
         hold = service.HoldRequest(
             slot_id=body.slot_id,
             units=[(u.id, u.quantity) for u in body.units],
-            visitor=Visitor(**body.visitor.model_dump()),
+            # already validated as VisitorIn: the same fields, the same rules
+            visitor=Visitor.model_construct(
+                name=visitor.name, email=visitor.email, locale=visitor.locale
+            ),
         )
-        async with session.begin():
-            reservation, slot = await service.place_hold(
-                session, hold, ctx.hold_for, guarded=ctx.seat_guard
-            )
-        token = service.visitor_token(reservation, slot)
-        _annotate(reservation)
-        view = public_view(reservation)
-        return 201, ReservationCreated(**view.model_dump(), visitor_token=token)
+        held = await service.place_hold(pool, hold, ctx.hold_for, guarded=ctx.seat_guard)
+        facts = held.facts
+        span = trace.get_current_span()
+        span.set_attribute(ATTR_RESERVATION_ID, str(held.id))
+        span.set_attribute(ATTR_SLOT_ID, str(facts.slot_id))
+        return 201, ReservationCreated(
+            id=held.id,
+            status=Status.ON_HOLD,
+            slot_id=facts.slot_id,
+            activity_id=facts.activity_id,
+            provider_id=facts.provider_id,
+            units=[line.as_dict() for line in held.lines],  # type: ignore[misc]
+            seats=held.seats,
+            total_cents=held.total_cents,
+            currency=facts.currency,
+            expires_at=held.expires_at,
+            created_at=held.created_at,
+            visitor={"name": visitor.name, "email": visitor.email, "locale": visitor.locale},
+            cancellation_policy=facts.cancellation_policy,  # type: ignore[arg-type]
+            visitor_token=service.visitor_token(held.id, facts.territory_id, facts.start),
+        )
 
     return await _once(runtime, "reservations", idempotency_key, body, execute)
 
@@ -292,7 +310,11 @@ def availability_status(
     slot: Slot, activity: Activity | None, remaining: int
 ) -> AvailabilityStatus:
     rules = Rules(cutoff_minutes=activity.cutoff_minutes) if activity else Rules()
-    if slot.status != "OPEN" or datetime.now(UTC) >= sales_close_at(slot.start, rules):
+    if (
+        slot.status != "OPEN"
+        or (activity is not None and not activity.bookable)
+        or datetime.now(UTC) >= sales_close_at(slot.start, rules)
+    ):
         return "CLOSED"
     if remaining <= 0:
         return "SOLD_OUT"
@@ -310,6 +332,8 @@ def availability_of(slot: Slot, activity: Activity | None) -> Availability:
         confirmed=slot.confirmed,
         remaining=remaining,
         status=availability_status(slot, activity, remaining),
+        bookable=activity.bookable if activity else True,
+        not_bookable_reason=activity.not_bookable_reason if activity else None,
     )
 
 

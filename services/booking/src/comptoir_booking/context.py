@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import asyncpg
+
 from comptoir_common.auth import TokenIssuer
 
 #: Signs ticket codes in development only: production refuses it (``main.BookingSettings``).
@@ -24,6 +26,8 @@ class BookingContext:
     seat_guard: bool = True
     #: Signs ticket codes (``tickets.py``); the development default is refused in production.
     ticket_secret: bytes = DEV_TICKET_SECRET.encode()
+    #: Plain asyncpg connections for holds, each one statement (``service.place_hold``).
+    holds_pool: asyncpg.Pool | None = None
 
 
 _current = BookingContext()

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from pydantic import Field, SecretStr
 
 from comptoir_booking import context, service
@@ -13,6 +14,7 @@ from comptoir_booking.api import router
 from comptoir_booking.consumers import consumers
 from comptoir_booking.context import DEV_TICKET_SECRET, BookingContext
 from comptoir_common.auth import VISITOR_ISSUER, TokenIssuer
+from comptoir_common.db import make_driver_pool
 from comptoir_common.events import v1
 from comptoir_common.service import Runtime, ServiceSpec, create_service_app
 from comptoir_common.settings import ServiceSettings, dev_key_path, project_home
@@ -31,6 +33,9 @@ class BookingSettings(ServiceSettings):
     expiry_interval_seconds: float = 1.0
     #: The one-statement seat check. Off only in tests that prove the checks can fail.
     seat_guard: bool = True
+    #: Connections that place holds (one statement each), apart from the ORM's pool:
+    #: a few are enough, since holds on one slot queue on its row anyway.
+    hold_connections: int = Field(default=8, ge=1, le=100)
     #: Private key (PEM text or file) that signs visitor tokens.
     auth_visitor_private_key: str = Field(default_factory=lambda: dev_key_path("visitor.pem"))
     #: Signs ticket codes (HMAC-SHA256): whoever knows it can make tickets. Changing it
@@ -52,6 +57,7 @@ settings = BookingSettings()
 
 
 async def on_start(runtime: Runtime) -> None:
+    holds_pool = await make_driver_pool(settings.database_url, max_size=settings.hold_connections)
     context.configure(
         BookingContext(
             visitor_tokens=TokenIssuer(settings.auth_visitor_private_key, VISITOR_ISSUER),
@@ -59,15 +65,23 @@ async def on_start(runtime: Runtime) -> None:
             offer_for=timedelta(minutes=settings.waitlist_offer_minutes),
             seat_guard=settings.seat_guard,
             ticket_secret=settings.ticket_secret.get_secret_value().encode(),
+            holds_pool=holds_pool,
         )
     )
+
+
+async def on_stop(runtime: Runtime) -> None:
+    pool = context.current().holds_pool
+    if pool is not None:
+        await pool.close()
 
 
 async def expire_holds(runtime: Runtime) -> None:
     """Give back the seats of holds past their time, within about a second."""
     while True:
         async with runtime.sessions() as session, session.begin():
-            expired = await service.expire_due_holds(session)
+            with suppress_instrumentation():  # a trace per second of "nothing due" is noise
+                expired = await service.expire_due_holds(session)
         if expired < 200:
             await asyncio.sleep(settings.expiry_interval_seconds)
 
@@ -76,7 +90,8 @@ async def publish_availability(runtime: Runtime) -> None:
     """Several times a second: one availability event per slot whose seats changed."""
     while True:
         async with runtime.sessions() as session, session.begin():
-            published = await service.publish_availability(session)
+            with suppress_instrumentation():  # its events carry the trace of the seat change
+                published = await service.publish_availability(session)
         if published < 500:
             await asyncio.sleep(settings.availability_interval_seconds)
 
@@ -107,5 +122,6 @@ app = create_service_app(
         ],
         background=[expire_holds, publish_availability],
         on_start=on_start,
+        on_stop=on_stop,
     )
 )

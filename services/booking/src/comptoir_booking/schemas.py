@@ -95,7 +95,16 @@ class Availability(BaseModel):
     remaining: int
     status: AvailabilityStatus = Field(
         description="AVAILABLE; LIMITED under half the seats left; SOLD_OUT; CLOSED when "
-        "the slot is closed, cancelled or past its booking cutoff"
+        "the slot is closed, cancelled or past its booking cutoff, or its activity cannot "
+        "be booked"
+    )
+    bookable: bool = Field(
+        default=True,
+        description="False while the provider cannot take payments (its Stripe account is "
+        "not ready): no hold can be placed then",
+    )
+    not_bookable_reason: str | None = Field(
+        default=None, description="Why not, in words for the office and the provider"
     )
 
 

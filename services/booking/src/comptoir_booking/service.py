@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +40,7 @@ from comptoir_booking.store import Activity, Reservation, Slot, WaitlistEntry
 from comptoir_booking.tickets import read_ticket, ticket_code
 from comptoir_common.auth import Principal
 from comptoir_common.events import v1
-from comptoir_common.outbox import add_event
+from comptoir_common.outbox import OUTBOX_COLUMNS, add_event, outbox_row
 from comptoir_common.problems import Problem, not_found
 from comptoir_common.projections import upsert_newer
 from comptoir_common.telemetry import current_trace_carrier
@@ -190,12 +191,32 @@ async def publish_availability(session: AsyncSession, limit: int = 500) -> int:
 
 def _check_on_sale(slot: Slot, activity: Activity) -> None:
     if slot.status != "OPEN":
-        raise Problem(409, "This slot is closed for booking.", kind="slot-closed")
-    if _now() >= sales_close_at(slot.start, rules_of(activity)):
+        raise _slot_closed()
+    if not activity.bookable:
+        raise not_bookable(activity.not_bookable_reason)
+    _check_cutoff(slot.start, rules_of(activity))
+
+
+def _slot_closed() -> Problem:
+    return Problem(409, "This slot is closed for booking.", kind="slot-closed")
+
+
+def not_bookable(reason: str | None) -> Problem:
+    """The provider cannot take payments now (catalog says why, for the office)."""
+    return Problem(
+        409,
+        "This activity cannot be booked at the moment: its provider cannot take payments yet.",
+        kind="activity-not-bookable",
+        reason=reason,
+    )
+
+
+def _check_cutoff(start: datetime, rules: Rules) -> None:
+    if _now() >= sales_close_at(start, rules):
         raise Problem(
             409,
-            "Bookings for this slot have closed "
-            f"({activity.cutoff_minutes} minutes before the start).",
+            f"Bookings for this slot have closed ({rules.cutoff_minutes} minutes before "
+            "the start).",
             kind="booking-closed",
         )
 
@@ -211,27 +232,274 @@ async def _slot_and_activity(session: AsyncSession, slot_id: uuid.UUID) -> tuple
 # --- holds -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SaleFacts:
+    """What a hold needs of a slot and its activity, true while both keep these versions.
+
+    Booking keeps them in memory per slot: the hold statement takes seats only if the
+    slot and the activity still have these versions, so an outdated copy never sells at
+    old prices or times; it is read again and the hold retried.
+    """
+
+    slot_id: uuid.UUID
+    slot_version: int
+    activity_id: uuid.UUID
+    activity_version: int
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    start: datetime
+    title: v1.Localized
+    currency: str
+    units: list[dict[str, Any]]
+    rules: Rules
+    cancellation_policy: list[dict[str, int]]
+    policy_json: str
+    bookable: bool
+    not_bookable_reason: str | None
+
+    @property
+    def versions(self) -> tuple[int, int]:
+        return self.slot_version, self.activity_version
+
+
+@dataclass(frozen=True)
+class SlotNow:
+    """A slot's sale facts with its status and seat counts, as just read."""
+
+    facts: SaleFacts
+    status: str
+    capacity: int
+    held: int
+    confirmed: int
+    capacity_lowered: bool
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A hold just placed: everything its answer says."""
+
+    id: uuid.UUID
+    facts: SaleFacts
+    lines: list[PricedLine]
+    seats: int
+    total_cents: int
+    visitor: v1.Visitor
+    expires_at: datetime
+    created_at: datetime
+
+
+_sale_facts: dict[uuid.UUID, SaleFacts] = {}
+#: Slots whose sale facts are kept in memory at most (then the copy starts afresh).
+SALE_FACTS_KEPT = 10_000
+
+_READ_SLOT = """
+SELECT s.version AS slot_version, s.activity_id, s.provider_id, s.territory_id, s.start,
+       s.status, s.capacity, s.held, s.confirmed, s.capacity_lowered,
+       a.version AS activity_version, a.title, a.currency, a.units, a.min_units,
+       a.max_units, a.cutoff_minutes, a.cancellation_policy, a.bookable,
+       a.not_bookable_reason
+FROM slot s JOIN activity a ON a.id = s.activity_id
+WHERE s.id = $1
+"""
+
+#: The whole hold in one statement, so one implicit transaction: the seats, the
+#: reservation and its ``hold-placed`` event are written together or not at all, and
+#: the slot's row is locked only while PostgreSQL runs it, never while Python works.
+#: The seats are taken only if they are free (``held + confirmed + n <= capacity``,
+#: re-checked on the newest row after waiting for its lock) and only if the slot and
+#: the activity still have the versions the prices and times were taken from.
+_HOLD = """
+WITH seat AS (
+    UPDATE slot SET {seats},
+        availability_version = availability_version + 1,
+        availability_trace = $15::jsonb
+    WHERE id = $1 AND version = $3 AND status = 'OPEN' AND NOT capacity_lowered {guard}
+      AND EXISTS (SELECT FROM activity WHERE id = $5 AND version = $4)
+    RETURNING id
+), reservation_row AS (
+    INSERT INTO reservation (id, slot_id, activity_id, provider_id, territory_id, status,
+        units, seats, total_cents, currency, expires_at, visitor_name, visitor_email,
+        visitor_locale, trace_headers, created_at, updated_at, cancellation_policy)
+    SELECT $6, seat.id, $5, $7, $8, 'ON_HOLD', $9::jsonb, $2, $10, $11, $12, $13, $14,
+        $16, $15::jsonb, $17, $17, $18::jsonb
+    FROM seat
+), event_row AS (
+    INSERT INTO outbox ({outbox_columns})
+    SELECT $19, $20, $21, $22::jsonb, $15::jsonb, $17 FROM seat
+)
+SELECT count(*) FROM seat
+"""
+_HOLD_GUARDED = _HOLD.format(
+    seats="held = held + $2",
+    guard="AND held + confirmed + $2 <= capacity",
+    outbox_columns=OUTBOX_COLUMNS,
+)
+#: Only to prove in tests that the checks catch overselling: the seat count was read
+#: and checked before, and is now overwritten with that count plus the new seats.
+_HOLD_UNGUARDED = _HOLD.format(seats="held = $23", guard="", outbox_columns=OUTBOX_COLUMNS)
+
+
+async def read_slot(pool: asyncpg.Pool, slot_id: uuid.UUID) -> SlotNow:
+    """The slot and its activity as they are now; remembers their sale facts."""
+    row = await pool.fetchrow(_READ_SLOT, slot_id)
+    if row is None:
+        _sale_facts.pop(slot_id, None)
+        raise not_found("slot")
+    policy = json.loads(row["cancellation_policy"])
+    facts = SaleFacts(
+        slot_id=slot_id,
+        slot_version=row["slot_version"],
+        activity_id=row["activity_id"],
+        activity_version=row["activity_version"],
+        provider_id=row["provider_id"],
+        territory_id=row["territory_id"],
+        start=row["start"],
+        title=v1.Localized(**json.loads(row["title"])),
+        currency=row["currency"],
+        units=json.loads(row["units"]),
+        rules=Rules(row["min_units"], row["max_units"], row["cutoff_minutes"]),
+        cancellation_policy=policy,
+        policy_json=json.dumps(policy),
+        bookable=row["bookable"],
+        not_bookable_reason=row["not_bookable_reason"],
+    )
+    if len(_sale_facts) >= SALE_FACTS_KEPT:
+        _sale_facts.clear()
+    _sale_facts[slot_id] = facts
+    return SlotNow(
+        facts,
+        row["status"],
+        row["capacity"],
+        row["held"],
+        row["confirmed"],
+        row["capacity_lowered"],
+    )
+
+
 async def place_hold(
-    session: AsyncSession, request: HoldRequest, hold_for: timedelta, *, guarded: bool = True
-) -> tuple[Reservation, Slot]:
-    """Hold seats for a visitor. The reservation and its event are written first and the
-    seats taken last, so a popular slot's row stays locked only from that one ``UPDATE``
-    to the commit; when the seats are not there, the whole transaction rolls back."""
-    slot, activity = await _slot_and_activity(session, request.slot_id)
-    _check_on_sale(slot, activity)
-    lines = price_lines(request.units, activity.units, rules_of(activity))
-    reservation = _new_hold(session, slot, activity, lines, request.visitor, _now() + hold_for)
-    await session.flush()
-    if not await take_seats(session, slot.id, reservation.seats, guarded=guarded):
-        fresh = await session.get(Slot, slot.id, populate_existing=True)
-        remaining = max(0, fresh.capacity - fresh.held - fresh.confirmed) if fresh else 0
+    pool: asyncpg.Pool, request: HoldRequest, hold_for: timedelta, *, guarded: bool = True
+) -> Hold:
+    """Hold seats for a visitor: one statement, one round trip to PostgreSQL.
+
+    Prices, rules and times come from the slot's sale facts (in memory, or read when
+    missing); when the statement takes nothing, the slot is read again to say why, or
+    to retry with newer facts. ``guarded=False`` reads, checks in Python and then
+    writes: it exists only to prove, in tests, that the checks catch overselling.
+    """
+    facts = _sale_facts.get(request.slot_id)
+    now = await read_slot(pool, request.slot_id) if facts is None or not guarded else None
+    for _ in range(5):
+        if now is not None:
+            if now.status != "OPEN":
+                raise _slot_closed()
+            facts = now.facts
+        assert facts is not None
+        if not facts.bookable:
+            if now is None:  # a remembered refusal may be outdated: read the activity again
+                now = await read_slot(pool, request.slot_id)
+                continue
+            raise not_bookable(facts.not_bookable_reason)
+        _check_cutoff(facts.start, facts.rules)
+        lines = price_lines(request.units, facts.units, facts.rules)
+        seats = seats_of(lines)
+        if not guarded:
+            assert now is not None
+            _check_seats(now, seats)
+        hold = _new_hold_facts(facts, lines, seats, request.visitor, hold_for)
+        if await _write_hold(pool, hold, None if guarded else now):
+            return hold
+        now = await read_slot(pool, request.slot_id)
+        if now.facts.versions == facts.versions:
+            _check_seats(now, seats)  # otherwise seats were freed meanwhile: try again
+    raise Problem(503, "This slot is changing too fast; retry shortly.", kind="slot-busy")
+
+
+def _check_seats(slot: SlotNow, seats: int) -> None:
+    if slot.status != "OPEN":
+        raise _slot_closed()
+    remaining = seats_left(slot.capacity, slot.held, slot.confirmed, slot.capacity_lowered)
+    if seats > remaining:
         raise Problem(
             409,
-            f"Only {remaining} seat(s) left on this slot; {reservation.seats} requested.",
+            f"Only {remaining} seat(s) left on this slot; {seats} requested.",
             kind="not-enough-seats",
             remaining=remaining,
         )
-    return reservation, slot
+
+
+def _new_hold_facts(
+    facts: SaleFacts,
+    lines: list[PricedLine],
+    seats: int,
+    visitor: v1.Visitor,
+    hold_for: timedelta,
+) -> Hold:
+    now = _now()
+    return Hold(
+        id=uuid.uuid4(),
+        facts=facts,
+        lines=lines,
+        seats=seats,
+        total_cents=total_of(lines),
+        visitor=visitor,
+        expires_at=now + hold_for,
+        created_at=now,
+    )
+
+
+async def _write_hold(pool: asyncpg.Pool, hold: Hold, unguarded_read: SlotNow | None) -> bool:
+    """The hold statement; ``unguarded_read`` only for the read-then-write proof."""
+    facts = hold.facts
+    carrier = current_trace_carrier()
+    units = [line.as_dict() for line in hold.lines]
+    event = outbox_row(
+        v1.HoldPlaced(
+            reservation_id=hold.id,
+            slot_id=facts.slot_id,
+            activity_id=facts.activity_id,
+            provider_id=facts.provider_id,
+            territory_id=facts.territory_id,
+            slot_start=facts.start,
+            activity_title=facts.title,
+            units=[v1.UnitLine(**u) for u in units],
+            total_cents=hold.total_cents,
+            currency=facts.currency,
+            expires_at=hold.expires_at,
+            visitor=hold.visitor,
+        ),
+        producer=SERVICE,
+        territory_id=facts.territory_id,
+        trace_carrier=carrier,
+    )
+    arguments: list[Any] = [
+        facts.slot_id,
+        hold.seats,
+        facts.slot_version,
+        facts.activity_version,
+        facts.activity_id,
+        hold.id,
+        facts.provider_id,
+        facts.territory_id,
+        json.dumps(units),
+        hold.total_cents,
+        facts.currency,
+        hold.expires_at,
+        hold.visitor.name,
+        str(hold.visitor.email),
+        event.trace_headers,
+        hold.visitor.locale,
+        hold.created_at,
+        facts.policy_json,
+        event.event_id,
+        event.topic,
+        event.key,
+        event.envelope,
+    ]
+    statement = _HOLD_GUARDED
+    if unguarded_read is not None:
+        statement = _HOLD_UNGUARDED
+        arguments.append(unguarded_read.held + hold.seats)
+    return bool(await pool.fetchval(statement, *arguments))
 
 
 def _new_hold(
@@ -818,8 +1086,12 @@ async def offer_freed_seats(session: AsyncSession, slot_id: uuid.UUID) -> int:
         if entry is None or ctx.visitor_tokens is None:
             return offered
         slot, activity = await _slot_and_activity(session, slot_id)
-        if slot.status != "OPEN" or _now() >= sales_close_at(slot.start, rules_of(activity)):
-            return offered
+        if (
+            slot.status != "OPEN"
+            or not activity.bookable
+            or _now() >= sales_close_at(slot.start, rules_of(activity))
+        ):
+            return offered  # a waiting visitor keeps their place until it can be offered
         if not await take_seats(session, slot_id, entry.seats):
             return offered
         lines = price_lines(
@@ -853,22 +1125,23 @@ async def offer_freed_seats(session: AsyncSession, slot_id: uuid.UUID) -> int:
                 currency=reservation.currency,
                 expires_at=expires_at,
                 visitor=_visitor(entry),
-                visitor_token=visitor_token(reservation, slot),
+                visitor_token=visitor_token(reservation.id, reservation.territory_id, slot.start),
             ),
         )
         offered += 1
 
 
-def visitor_token(reservation: Reservation, slot: Slot) -> str:
-    """The visitor's key to their reservation, valid until a month after the activity."""
+def visitor_token(reservation_id: uuid.UUID, territory_id: uuid.UUID, start: datetime) -> str:
+    """The visitor's key to their reservation, valid until a month after the activity
+    (which starts at ``start``)."""
     issuer = context.current().visitor_tokens
     assert issuer is not None, "booking's visitor token issuer is not configured"
     return issuer.issue(
         role="visitor",
-        subject=f"visitor:{reservation.id}",
-        territory_id=reservation.territory_id,
-        reservation_id=reservation.id,
-        ttl=max(slot.start + timedelta(days=30) - _now(), timedelta(days=1)),
+        subject=f"visitor:{reservation_id}",
+        territory_id=territory_id,
+        reservation_id=reservation_id,
+        ttl=max(start + timedelta(days=30) - _now(), timedelta(days=1)),
     )
 
 
@@ -905,6 +1178,8 @@ async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> No
             "max_units": event.max_units,
             "cutoff_minutes": event.cutoff_minutes,
             "cancellation_policy": [t.model_dump() for t in event.cancellation_policy],
+            "bookable": event.bookable,
+            "not_bookable_reason": None if event.bookable else event.not_bookable_reason,
         },
     )
 

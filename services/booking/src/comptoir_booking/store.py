@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Index, String
+from sqlalchemy import CheckConstraint, Column, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -35,13 +35,17 @@ class Activity(SQLModel, table=True):
     cancellation_policy: list[dict[str, int]] = Field(
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default=DEFAULT_POLICY)
     )
+    #: False while the provider's Stripe account cannot take card payments (catalog says
+    #: so, and why): no hold, rebooking or waitlist offer on it then.
+    bookable: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
+    not_bookable_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Slot(SQLModel, table=True):
     """A slot's capacity (from catalog) and its seats held and confirmed (booking's own).
 
     The check constraint is the last line of defence against overselling; the guarded
-    ``UPDATE`` in ``service.take_seats`` is the first.
+    ``UPDATE``s in ``service.py`` (the hold statement, ``take_seats``) are the first.
     """
 
     __table_args__ = (

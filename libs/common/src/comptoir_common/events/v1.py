@@ -120,6 +120,8 @@ class ActivityUpdated(EventPayload):
     timezone: str
     units: list[UnitPrice]
     meeting_point: str | None = None
+    #: What visitors should bring (free text of the provider or the office), if said.
+    what_to_bring: str | None = None
     min_units: int = 1
     max_units: int = 20
     #: Bookings close this many minutes before a slot starts.
@@ -127,6 +129,10 @@ class ActivityUpdated(EventPayload):
     cancellation_policy: list[RefundTier] = Field(
         default_factory=lambda: list(DEFAULT_CANCELLATION_POLICY)
     )
+    #: Whether visitors can book it now: false while its provider cannot take card
+    #: payments on Stripe (``not_bookable_reason`` says why, in words for the office).
+    bookable: bool = True
+    not_bookable_reason: str | None = None
 
 
 class SlotUpdated(EventPayload):
@@ -340,6 +346,29 @@ class PayoutUpdated(EventPayload):
     failure_reason: str | None = None
 
 
+class DisputeUpdated(EventPayload):
+    event_type = "payments.dispute-updated.v1"
+    aggregate_field = "reservation_id"
+    description = (
+        "A visitor's bank disputed a reservation's payment, or the dispute moved on "
+        "(evidence under review, won, lost)."
+    )
+
+    dispute_id: str
+    reservation_id: uuid.UUID
+    provider_id: uuid.UUID
+    territory_id: uuid.UUID
+    amount_cents: Cents
+    currency: Currency
+    #: Stripe's reason (``fraudulent``, ``product_not_received``...).
+    reason: str
+    #: Stripe's status: ``needs_response``, ``under_review``, ``won``, ``lost``...
+    status: str
+    #: The disputed amount is out of the provider's Stripe balance (until a win).
+    funds_withdrawn: bool
+    evidence_due_by: AwareDatetime | None = None
+
+
 class ProviderAccountUpdated(EventPayload):
     event_type = "payments.provider-account-updated.v1"
     aggregate_field = "provider_id"
@@ -351,6 +380,10 @@ class ProviderAccountUpdated(EventPayload):
     charges_enabled: bool
     payouts_enabled: bool
     details_submitted: bool
+    #: Stripe's ``requirements.disabled_reason`` (``requirements.past_due``...), if any.
+    disabled_reason: str | None = None
+    #: What Stripe still needs from the provider (``currently_due`` and ``past_due``).
+    requirements_due: list[str] = Field(default_factory=list)
 
 
 CONTRACTS: tuple[type[EventPayload], ...] = (
@@ -372,4 +405,5 @@ CONTRACTS: tuple[type[EventPayload], ...] = (
     RefundUpdated,
     PayoutUpdated,
     ProviderAccountUpdated,
+    DisputeUpdated,
 )
