@@ -93,6 +93,37 @@ def payment_intent_object(payment: dict[str, Any], status: str) -> dict[str, Any
     return obj
 
 
+def charge_object(
+    payment: dict[str, Any], charge_id: str, status: str = "succeeded"
+) -> dict[str, Any]:
+    """The Charge of a paid PaymentIntent (``charge.succeeded`` / ``charge.updated``).
+
+    ``payment`` is the answer of ``GET /v1/reservations/{id}/payment``; ``charge_id`` is the
+    ``latest_charge`` of the PaymentIntent object sent with it.
+    """
+    if not payment.get("payment_intent_id"):
+        raise ValueError("this payment has no PaymentIntent yet (is the provider onboarded?)")
+    paid = status == "succeeded"
+    return {
+        "id": charge_id,
+        "object": "charge",
+        "amount": payment["amount_cents"],
+        "amount_captured": payment["amount_cents"] if paid else 0,
+        "amount_refunded": 0,
+        "application_fee_amount": payment.get("application_fee_cents") or None,
+        "balance_transaction": _stripe_id("txn") if paid else None,
+        "captured": paid,
+        "created": int(time.time()),
+        "currency": str(payment["currency"]).lower(),
+        "livemode": False,
+        "metadata": {"reservation_id": str(payment["reservation_id"])},
+        "paid": paid,
+        "payment_intent": payment["payment_intent_id"],
+        "refunded": False,
+        "status": status,
+    }
+
+
 def refund_object(
     refund: dict[str, Any],
     status: str,
@@ -202,4 +233,69 @@ def payout_object(
         "method": "standard",
         "status": status,
         "type": "bank_account",
+    }
+
+
+def dispute_object(
+    payment: dict[str, Any],
+    dispute_id: str,
+    status: str,
+    *,
+    amount_cents: int | None = None,
+    reason: str = "fraudulent",
+    evidence_due_by: int | None = None,
+) -> dict[str, Any]:
+    """A Dispute of a paid reservation's charge (``charge.dispute.created``, ``.updated``,
+    ``.closed``...), from the answer of ``GET /v1/reservations/{id}/payment``.
+
+    Send it with ``account=<the provider's acct_...>``: a direct charge is disputed on the
+    provider's own account. ``status``: ``needs_response``, ``under_review``, ``won``,
+    ``lost``, or an inquiry's ``warning_needs_response``...
+    """
+    if not payment.get("payment_intent_id"):
+        raise ValueError("this payment has no PaymentIntent yet (is the provider onboarded?)")
+    amount = payment["amount_cents"] if amount_cents is None else amount_cents
+    due = evidence_due_by if evidence_due_by is not None else int(time.time()) + 7 * 86400
+    return {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": _stripe_id("ch"),
+        "created": int(time.time()),
+        "currency": str(payment["currency"]).lower(),
+        "evidence_details": {
+            "due_by": due,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": payment["payment_intent_id"],
+        "reason": reason,
+        "status": status,
+    }
+
+
+def checkout_session_object(
+    payment: dict[str, Any], payment_intent_id: str, payment_status: str = "paid"
+) -> dict[str, Any]:
+    """A completed Checkout Session of a reservation (``checkout.session.completed``),
+    from the answer of ``GET /v1/reservations/{id}/payment``; the session made its own
+    PaymentIntent, ``payment_intent_id``. Send it with the provider's ``account``."""
+    return {
+        "id": _stripe_id("cs_test"),
+        "object": "checkout.session",
+        "amount_total": payment["amount_cents"],
+        "client_reference_id": str(payment["reservation_id"]),
+        "created": int(time.time()),
+        "currency": str(payment["currency"]).lower(),
+        "livemode": False,
+        "metadata": {"reservation_id": str(payment["reservation_id"])},
+        "mode": "payment",
+        "payment_intent": payment_intent_id,
+        "payment_status": payment_status,
+        "status": "complete",
     }

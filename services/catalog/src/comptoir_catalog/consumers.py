@@ -1,4 +1,4 @@
-"""Catalog's Kafka subscribers."""
+"""Catalog's Kafka subscribers: booking's seat counts, payments' provider accounts."""
 
 from __future__ import annotations
 
@@ -23,3 +23,10 @@ async def on_slot_cancelled(
     session: AsyncSession, envelope: Envelope, event: v1.SlotCancelled
 ) -> None:
     await service.apply_slot_cancelled(session, event)
+
+
+@consumers.on(v1.ProviderAccountUpdated)
+async def on_provider_account(
+    session: AsyncSession, envelope: Envelope, event: v1.ProviderAccountUpdated
+) -> None:
+    await service.apply_provider_account(session, event)

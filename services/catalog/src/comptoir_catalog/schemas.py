@@ -64,6 +64,12 @@ class ProviderPublic(BaseModel):
     name: str
     email: str
     created_at: datetime
+    #: Its Stripe account takes card payments (as payments last reported).
+    charges_enabled: bool = False
+    payouts_enabled: bool = False
+    #: Whether visitors can book its activities now, and why not in words.
+    bookable: bool = False
+    not_bookable_reason: str | None = None
 
 
 class LocalizedText(Strict):
@@ -109,6 +115,9 @@ class ActivityIn(Strict):
     currency: Currency
     units: list[UnitIn] = Field(min_length=1, max_length=8)
     meeting_point: Annotated[str, Field(max_length=500)] | None = None
+    what_to_bring: Annotated[str, Field(max_length=500)] | None = Field(
+        default=None, description="What visitors bring (shoes, water...), shown in their mails"
+    )
     min_units: int = Field(default=1, ge=1, le=100, description="Tickets per reservation, at least")
     max_units: int = Field(default=20, ge=1, le=100, description="Tickets per reservation, at most")
     cutoff_minutes: int = Field(
@@ -151,11 +160,16 @@ class ActivityPublic(BaseModel):
     currency: str
     timezone: str
     meeting_point: str | None
+    what_to_bring: str | None
     units: list[UnitIn]
     min_units: int
     max_units: int
     cutoff_minutes: int
     cancellation_policy: list[RefundTierIn]
+    #: Whether visitors can book it now (its provider's Stripe account takes payments);
+    #: ``not_bookable_reason`` says why not, in words.
+    bookable: bool = False
+    not_bookable_reason: str | None = None
 
 
 class SlotIn(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -16,6 +17,8 @@ from comptoir_common.outbox import add_event
 from comptoir_common.problems import Problem, not_found
 
 SERVICE = "catalog"
+
+log = logging.getLogger("comptoir.catalog")
 
 
 def _territory_event(t: Territory) -> v1.TerritoryUpdated:
@@ -106,10 +109,13 @@ def activity_event(activity: Activity) -> v1.ActivityUpdated:
         timezone=activity.timezone,
         units=[v1.UnitPrice(**u) for u in activity.units],
         meeting_point=activity.meeting_point,
+        what_to_bring=activity.what_to_bring,
         min_units=activity.min_units,
         max_units=activity.max_units,
         cutoff_minutes=activity.cutoff_minutes,
         cancellation_policy=[v1.RefundTier(**t) for t in activity.cancellation_policy],
+        bookable=activity.bookable,
+        not_bookable_reason=activity.not_bookable_reason,
     )
 
 
@@ -134,11 +140,14 @@ async def publish_activity(
         currency=data.currency,
         timezone=territory.timezone,
         meeting_point=data.meeting_point,
+        what_to_bring=data.what_to_bring,
         units=[u.model_dump() for u in data.units],
         min_units=data.min_units,
         max_units=data.max_units,
         cutoff_minutes=data.cutoff_minutes,
         cancellation_policy=[t.model_dump() for t in data.cancellation_policy],
+        bookable=provider.bookable,
+        not_bookable_reason=provider.not_bookable_reason,
     )
     session.add(activity)
     await session.flush()
@@ -182,6 +191,48 @@ async def schedule_slot(
         territory_id=slot.territory_id,
     )
     return slot
+
+
+async def apply_provider_account(
+    session: AsyncSession, event: v1.ProviderAccountUpdated
+) -> list[Activity]:
+    """Payments reports the provider's Stripe account: keep it, and when that changes
+    whether its activities can be booked, say so in a new version of each of them
+    (``catalog.activity-updated.v1``, ``bookable`` and ``not_bookable_reason``)."""
+    provider = await session.get(Provider, event.provider_id, with_for_update=True)
+    if provider is None or provider.territory_id != event.territory_id:
+        log.warning(
+            "account state of a provider catalog does not know; ignored",
+            extra={"provider_id": str(event.provider_id)},
+        )
+        return []
+    provider.stripe_account_id = event.account_id
+    provider.charges_enabled = event.charges_enabled
+    provider.payouts_enabled = event.payouts_enabled
+    provider.details_submitted = event.details_submitted
+    provider.payment_disabled_reason = event.disabled_reason
+    provider.requirements_due = list(event.requirements_due)
+    state = provider.bookability()
+    activities = (
+        await session.scalars(
+            select(Activity)
+            .where(Activity.provider_id == provider.id)  # type: ignore[arg-type]
+            .order_by(Activity.created_at, Activity.id)  # type: ignore[arg-type]
+            .with_for_update()
+        )
+    ).all()
+    changed = []
+    for activity in activities:
+        if (activity.bookable, activity.not_bookable_reason) == (state.bookable, state.reason):
+            continue
+        activity.bookable = state.bookable
+        activity.not_bookable_reason = state.reason
+        activity.version += 1
+        add_event(
+            session, activity_event(activity), producer=SERVICE, territory_id=activity.territory_id
+        )
+        changed.append(activity)
+    return changed
 
 
 async def apply_availability(session: AsyncSession, event: v1.SlotAvailabilityChanged) -> None:

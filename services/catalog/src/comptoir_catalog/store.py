@@ -10,6 +10,7 @@ from sqlalchemy import Column, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from comptoir_catalog.domain import Bookability, bookability
 from comptoir_common.db import Timestamp, utcnow
 from comptoir_common.inbox import InboxMessage
 from comptoir_common.outbox import OutboxMessage
@@ -35,6 +36,32 @@ class Provider(SQLModel, table=True):
     email: str = Field(max_length=320)
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    #: The provider's Stripe account as payments last reported it (none: not onboarded).
+    stripe_account_id: str | None = Field(default=None, max_length=255)
+    charges_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    payouts_enabled: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    details_submitted: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    payment_disabled_reason: str | None = Field(default=None, max_length=255)
+    requirements_due: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+
+    def bookability(self) -> Bookability:
+        return bookability(
+            has_stripe_account=self.stripe_account_id is not None,
+            charges_enabled=self.charges_enabled,
+            details_submitted=self.details_submitted,
+            disabled_reason=self.payment_disabled_reason,
+            requirements_due=self.requirements_due,
+        )
+
+    @property
+    def bookable(self) -> bool:
+        return self.bookability().bookable
+
+    @property
+    def not_bookable_reason(self) -> str | None:
+        return self.bookability().reason
 
 
 class Activity(SQLModel, table=True):
@@ -48,6 +75,7 @@ class Activity(SQLModel, table=True):
     currency: str = Field(max_length=3)
     timezone: str = Field(default="Europe/Paris", max_length=64)
     meeting_point: str | None = Field(default=None, max_length=500)
+    what_to_bring: str | None = Field(default=None, max_length=500)
     units: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
     min_units: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     max_units: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
@@ -56,6 +84,9 @@ class Activity(SQLModel, table=True):
         default_factory=list,
         sa_column=Column(JSONB, nullable=False, server_default=DEFAULT_POLICY),
     )
+    #: Whether visitors can book it now (its provider's Stripe account takes payments).
+    bookable: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    not_bookable_reason: str | None = Field(default=None, max_length=500)
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 

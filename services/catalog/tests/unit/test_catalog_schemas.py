@@ -46,6 +46,17 @@ def test_bad_activities_are_refused(changes: dict[str, Any]) -> None:
         ActivityIn.model_validate(activity(**changes))
 
 
+def test_what_to_bring_is_optional_free_text_of_bounded_length() -> None:
+    assert ActivityIn.model_validate(activity()).what_to_bring is None
+    bring = "Maillot de bain, serviette, crème solaire."
+    assert ActivityIn.model_validate(activity(what_to_bring=bring)).what_to_bring == bring
+    assert ActivityIn.model_validate(activity(what_to_bring="x" * 500)).what_to_bring
+    with pytest.raises(ValidationError, match="what_to_bring"):
+        ActivityIn.model_validate(activity(what_to_bring="x" * 501))
+    with pytest.raises(ValidationError, match="what_to_bring"):
+        ActivityIn.model_validate(activity(what_to_bring=["water"]))
+
+
 def test_slots_need_an_aware_start_and_a_positive_capacity() -> None:
     SlotIn.model_validate(
         {"start": "2027-07-14T18:00:00Z", "duration_minutes": 120, "capacity": 12}

@@ -13,10 +13,14 @@ from sqlalchemy import select
 from comptoir_common.auth import CurrentPrincipal
 from comptoir_common.problems import PROBLEM_RESPONSES, Problem, not_found
 from comptoir_common.service import RuntimeDep, SessionDep
-from comptoir_payments import domain, ledger, payouts, report, service
+from comptoir_payments import disputes, domain, ledger, payouts, report, service, simulation
 from comptoir_payments.domain import PaymentStatus, PayoutStatus, RefundStatus
 from comptoir_payments.schemas import (
     AccountPublic,
+    CheckoutSessionIn,
+    CheckoutSessionPublic,
+    DashboardLinkPublic,
+    DisputePublic,
     LedgerCheck,
     LedgerEntryPublic,
     LedgerTransactionPublic,
@@ -27,10 +31,11 @@ from comptoir_payments.schemas import (
     ProviderReportLine,
     RefundPublic,
     ReportTotals,
+    TerritoryRefundPublic,
     TransparencyReport,
     WebhookAck,
 )
-from comptoir_payments.store import Payment, Provider, Refund, Territory
+from comptoir_payments.store import Dispute, Payment, Provider, Refund, Territory
 from comptoir_payments.stripe_gateway import InvalidWebhook, verify_webhook
 from comptoir_payments.worker import gateway_of
 
@@ -112,6 +117,23 @@ async def onboarding_landing(
     return OnboardingLanding(provider_id=provider_id, outcome=outcome, message=message)
 
 
+@router.post(
+    "/providers/{provider_id}/dashboard-link",
+    tags=["providers"],
+    response_model=DashboardLinkPublic,
+    summary="A single-use sign-in link to the provider's own Stripe Express dashboard",
+    responses={
+        502: {"description": "Stripe refused the request"},
+        503: {"description": "Stripe did not answer; retry"},
+    },
+)
+async def dashboard_link(
+    provider_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep, session: SessionDep
+) -> DashboardLinkPublic:
+    """The provider itself (403 for the office's staff), once its onboarding is submitted."""
+    return await service.dashboard_link(session, gateway_of(runtime), principal, provider_id)
+
+
 @router.get(
     "/providers/{provider_id}/account",
     tags=["providers"],
@@ -141,6 +163,12 @@ async def get_payment(
     payment is payable; staff never get it. ``refunds`` lists the money given back after a
     cancellation; ``refunded_cents`` sums those that succeeded.
     """
+    return await _payment_view(session, principal, reservation_id)
+
+
+async def _payment_view(
+    session: SessionDep, principal: CurrentPrincipal, reservation_id: uuid.UUID
+) -> PaymentPublic:
     async with session.begin():
         payment = await session.get(Payment, reservation_id)
         refunds = (
@@ -179,6 +207,81 @@ async def get_payment(
         ],
         refunded_cents=sum(r.amount_cents for r in refunds if r.status == RefundStatus.SUCCEEDED),
     )
+
+
+@router.post(
+    "/reservations/{reservation_id}/payment/simulate",
+    tags=["payments"],
+    response_model=PaymentPublic,
+    status_code=202,
+    summary="Development with stripe-mock only: pay as the visitor would, Stripe's event included",
+    responses={
+        404: {"description": "no such payment, or payments is not simulated here"},
+        409: {"description": "the payment is not payable (or not ready yet)"},
+    },
+)
+async def simulate_payment(
+    reservation_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> PaymentPublic:
+    """Exists only without a real Stripe key and outside production (stripe-mock).
+
+    The same callers as ``GET .../payment``. Confirms the PaymentIntent with Stripe's test
+    card, then handles the signed ``payment_intent.succeeded`` event Stripe would send
+    exactly as ``POST /v1/stripe/webhook`` does. Answers the payment as it is then.
+    """
+    settings = _settings(request)
+    if not settings.simulated_payments:
+        raise Problem(
+            404,
+            "Simulated payments exist only with stripe-mock in development.",
+            kind="not-found",
+        )
+    await simulation.simulate_payment(
+        session, gateway_of(runtime), principal, reservation_id, settings.stripe_webhook_secret
+    )
+    return await _payment_view(session, principal, reservation_id)
+
+
+@router.post(
+    "/reservations/{reservation_id}/payment/checkout-session",
+    tags=["payments"],
+    response_model=CheckoutSessionPublic,
+    status_code=201,
+    summary="A Stripe-hosted payment page (Checkout) for the reservation's visitor",
+    responses={
+        409: {"description": "the payment is not payable (or not ready yet)"},
+        422: {"description": "a return page outside the allowed origins"},
+        502: {"description": "Stripe refused the request"},
+        503: {"description": "Stripe did not answer; retry"},
+    },
+)
+async def create_checkout_session(
+    reservation_id: uuid.UUID,
+    body: CheckoutSessionIn,
+    principal: CurrentPrincipal,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> CheckoutSessionPublic:
+    """The reservation's visitor. A direct charge on the provider's account, for booking's
+    price with the territory's office fee as application fee; ``success_url`` and
+    ``cancel_url`` must be pages of an allowed storefront
+    (``COMPTOIR_CHECKOUT_RETURN_ORIGINS``). Stripe's ``checkout.session.completed``
+    webhook confirms the payment."""
+    url = await service.checkout_session(
+        session,
+        gateway_of(runtime),
+        principal,
+        reservation_id,
+        success_url=str(body.success_url),
+        cancel_url=str(body.cancel_url),
+        allowed_origins=_settings(request).checkout_return_origins,
+    )
+    return CheckoutSessionPublic(url=url)
 
 
 @router.get(
@@ -280,8 +383,7 @@ async def transparency_report(
 ) -> TransparencyReport:
     """The territory's office admins; 404 for anyone else. ``from`` and ``to`` are
     inclusive local days of the territory's time zone (UTC when unknown)."""
-    if not (principal.is_admin and principal.sees_territory(territory_id)):
-        raise not_found("territory")
+    _office_of(principal, territory_id)
     if to_date < from_date:
         raise Problem(422, "`to` is before `from`.", kind="invalid-period")
     async with session.begin():
@@ -291,6 +393,7 @@ async def transparency_report(
         since, until = report.period(from_date, to_date, zone)
         rows = await report.ledger_rows(session, territory_id, since, until)
         totals, lines = report.summarize(rows)
+        failed = await report.failed_refunds(session, territory_id, since, until)
         names = {
             p.id: p.name
             for p in (
@@ -309,7 +412,102 @@ async def transparency_report(
             ProviderReportLine(provider_id=p, provider_name=names.get(p), **vars(t))
             for p, t in lines
         ],
+        failed_refunds=[_territory_refund(r, p) for r, p in failed],
     )
+
+
+def _territory_refund(refund: Refund, payment: Payment) -> TerritoryRefundPublic:
+    return TerritoryRefundPublic(
+        reservation_id=refund.reservation_id,
+        provider_id=payment.provider_id,
+        refund_id=refund.stripe_refund_id,
+        amount_cents=refund.amount_cents,
+        currency=refund.currency,
+        status=RefundStatus(refund.status),
+        reason=refund.reason,
+        failure_reason=refund.failure_reason,
+        created_at=refund.created_at,
+        updated_at=refund.updated_at,
+    )
+
+
+def _office_of(principal: CurrentPrincipal, territory_id: uuid.UUID) -> None:
+    """The territory's office admins; 404 for anyone else."""
+    if not (principal.is_admin and principal.sees_territory(territory_id)):
+        raise not_found("territory")
+
+
+@router.get(
+    "/territories/{territory_id}/refunds",
+    tags=["ledger"],
+    response_model=list[TerritoryRefundPublic],
+    summary="A territory's refunds, by status (FAILED: the visitors still await their money)",
+)
+async def territory_refunds(
+    territory_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    status: RefundStatus | None = None,
+) -> list[TerritoryRefundPublic]:
+    """The territory's office admins; 404 for anyone else. Oldest change first (500 at most).
+
+    A FAILED refund did not reach the visitor (a closed card, a refusal by Stripe): the
+    office contacts the visitor; ``failure_reason`` says what Stripe answered.
+    """
+    _office_of(principal, territory_id)
+    async with session.begin():
+        rows = await report.refunds_of_territory(session, territory_id, status)
+    return [_territory_refund(r, p) for r, p in rows]
+
+
+def _dispute_public(dispute: Dispute) -> DisputePublic:
+    event = disputes.dispute_event(dispute)
+    return DisputePublic(
+        dispute_id=dispute.id,
+        reservation_id=dispute.reservation_id,
+        provider_id=dispute.provider_id,
+        amount_cents=dispute.amount_cents,
+        currency=dispute.currency,
+        reason=dispute.reason,
+        status=dispute.status,
+        funds_withdrawn=event.funds_withdrawn,
+        evidence_due_by=dispute.evidence_due_by,
+        created_at=dispute.created_at,
+        updated_at=dispute.updated_at,
+    )
+
+
+@router.get(
+    "/territories/{territory_id}/disputes",
+    tags=["ledger"],
+    response_model=list[DisputePublic],
+    summary="Payments of a territory disputed by the visitors' banks, newest first",
+)
+async def territory_disputes(
+    territory_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[DisputePublic]:
+    """The territory's office admins; 404 for anyone else."""
+    _office_of(principal, territory_id)
+    async with session.begin():
+        rows = await disputes.disputes_of(session, territory_id=territory_id)
+    return [_dispute_public(d) for d in rows]
+
+
+@router.get(
+    "/providers/{provider_id}/disputes",
+    tags=["providers"],
+    response_model=list[DisputePublic],
+    summary="A provider's payments disputed by the visitors' banks, newest first",
+)
+async def provider_disputes(
+    provider_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[DisputePublic]:
+    """The provider itself, or the office's staff of its territory; 404 for anyone else.
+    The provider answers a dispute with evidence from its own Stripe dashboard."""
+    async with session.begin():
+        await service.visible_provider(session, principal, provider_id)
+        rows = await disputes.disputes_of(session, provider_id=provider_id)
+    return [_dispute_public(d) for d in rows]
 
 
 @router.post(
@@ -334,7 +532,9 @@ async def stripe_webhook(
 
     Handles ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
     ``account.updated``, ``refund.created``, ``refund.updated``, ``refund.failed``,
-    ``charge.refund.updated``, ``payout.paid`` and ``payout.failed``; acknowledges any
+    ``charge.refund.updated``, ``payout.paid``, ``payout.failed`` and
+    ``charge.dispute.*`` (created, updated, closed, funds withdrawn or reinstated) and
+    ``checkout.session.completed`` of the connected accounts; acknowledges any
     other type. A verified event that does not match what we stored (PaymentIntent,
     connected account, amount) is acknowledged, logged and ignored.
     """

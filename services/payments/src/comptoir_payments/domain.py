@@ -28,10 +28,13 @@ refund can fail days after it succeeded: the bank returns it). Nothing goes back
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from comptoir_common.money import fee_cents
 
@@ -75,6 +78,83 @@ PAYOUT_EVENTS: dict[str, PayoutStatus] = {
     "payout.paid": PayoutStatus.PAID,
     "payout.failed": PayoutStatus.FAILED,
 }
+
+
+def account_requirements(account: dict[str, Any]) -> dict[str, Any]:
+    """What a connected account object says Stripe still needs, and why it cannot charge."""
+    requirements = account.get("requirements")
+    if not isinstance(requirements, dict):
+        return {"disabled_reason": None, "requirements_due": []}
+    due: list[str] = []
+    for key in ("past_due", "currently_due"):
+        items = requirements.get(key)
+        if isinstance(items, list):
+            due += [str(i) for i in items if isinstance(i, str) and str(i) not in due]
+    reason = requirements.get("disabled_reason")
+    return {
+        "disabled_reason": str(reason)[:255] if isinstance(reason, str) and reason else None,
+        "requirements_due": due[:50],
+    }
+
+
+#: A visitor's bank disputes a charge (events of the provider's connected account).
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+    }
+)
+#: Stripe's dispute statuses that end a dispute: nothing changes it afterwards.
+DISPUTE_FINAL_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+DISPUTE_STATUSES = DISPUTE_FINAL_STATUSES | {
+    "warning_needs_response",
+    "warning_under_review",
+    "needs_response",
+    "under_review",
+}
+
+
+def after_dispute_event(current: str | None, reported: str) -> str | None:
+    """A dispute's Stripe status after an event reports ``reported``; None: unchanged.
+
+    A closed dispute (won, lost...) stays closed, so a late or replayed
+    ``charge.dispute.created`` or ``updated`` never reopens it.
+    """
+    if reported not in DISPUTE_STATUSES or current == reported:
+        return None
+    if current in DISPUTE_FINAL_STATUSES:
+        return None
+    return reported
+
+
+def dispute_takes_funds(status: str) -> bool:
+    """Whether Stripe took the disputed amount from the provider's balance.
+
+    Inquiries (``warning_*``) and prevented disputes take nothing; any real dispute
+    takes the amount when it opens, and gives it back only when it is won.
+    """
+    return not status.startswith("warning_") and status != "prevented"
+
+
+CHECKOUT_COMPLETED = "checkout.session.completed"
+
+
+def return_page_allowed(url: str, allowed_origins: Sequence[str]) -> bool:
+    """Whether ``url`` is a page of one of ``allowed_origins`` (scheme, host and, when the
+    entry has one, port); an entry without a port allows any port of its host."""
+    page = urlsplit(url)
+    if page.scheme not in ("http", "https") or not page.hostname or page.username:
+        return False
+    for origin in allowed_origins:
+        allowed = urlsplit(origin)
+        if (allowed.scheme, allowed.hostname) != (page.scheme, page.hostname):
+            continue
+        if allowed.port is None or allowed.port == page.port:
+            return True
+    return False
 
 
 def application_fee(total_cents: int, fee_rate_bps: int) -> int:
@@ -250,6 +330,18 @@ def refund_idempotency_key(refund_id: uuid.UUID) -> str:
     return f"comptoir-refund-{refund_id}"
 
 
+def confirm_idempotency_key(reservation_id: uuid.UUID) -> str:
+    return f"comptoir-payment-intent-confirm-{reservation_id}"
+
+
+def checkout_session_idempotency_key(
+    reservation_id: uuid.UUID, success_url: str, cancel_url: str
+) -> str:
+    """One Checkout Session per reservation and pair of return pages (retries share it)."""
+    pages = hashlib.sha256(f"{success_url}\n{cancel_url}".encode()).hexdigest()[:16]
+    return f"comptoir-checkout-session-{reservation_id}-{pages}"
+
+
 # --- Stripe request bodies ----------------------------------------------------------------
 
 
@@ -289,3 +381,48 @@ def payment_intent_params(
     if application_fee_cents > 0:
         params["application_fee_amount"] = application_fee_cents
     return params
+
+
+def checkout_session_params(
+    *,
+    reservation_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    amount_cents: int,
+    currency: str,
+    application_fee_cents: int,
+    success_url: str,
+    cancel_url: str,
+) -> dict[str, Any]:
+    """A Stripe-hosted payment page for a direct charge on the provider's account.
+
+    The amount is booking's price snapshot (never the caller's); the office fee is the
+    charge's application fee, only when there is one; the metadata ties the session and
+    its PaymentIntent to the reservation.
+    """
+    metadata = {
+        "reservation_id": str(reservation_id),
+        "provider_id": str(provider_id),
+        "territory_id": str(territory_id),
+    }
+    intent: dict[str, Any] = {"metadata": metadata}
+    if application_fee_cents > 0:
+        intent["application_fee_amount"] = application_fee_cents
+    return {
+        "mode": "payment",
+        "client_reference_id": str(reservation_id),
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": amount_cents,
+                    "product_data": {"name": f"Reservation {reservation_id}"},
+                },
+            }
+        ],
+        "payment_intent_data": intent,
+        "metadata": metadata,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }

@@ -4,7 +4,8 @@ Each movement is one ``LedgerTransaction`` whose entries sum to zero per currenc
 written in the same database transaction as the state change that causes it, and at
 most once per cause: its ``key`` is unique (``payment:<reservation>``,
 ``refund:<refund id>``, ``refund-failed:<refund id>``, ``stripe-fee:<txn_...>``,
-``payout:<po_...>``, ``payout-failed:<po_...>``).
+``payout:<po_...>``, ``payout-failed:<po_...>``, ``dispute:<dp_...>``,
+``dispute-won:<dp_...>``).
 
 Accounts and signs (money in from visitors is negative, where it ends up is positive)::
 
@@ -14,6 +15,7 @@ Accounts and signs (money in from visitors is negative, where it ends up is posi
     office_fee:<territory>   the territory's application fee
     stripe_fees              Stripe's processing fee (paid by the provider: direct charges)
     provider_bank:<id>       paid out from the provider's Stripe balance to its bank
+    disputes                 taken from the provider's balance by a visitor's bank dispute
 
 A payment of 7000 with an office fee of 175: visitor_payments -7000, provider +6825,
 office_fee +175. A refund of 3500 of it: refunds +3500, provider -3412, office_fee -88.
@@ -40,6 +42,7 @@ from comptoir_payments.store import LedgerEntry, LedgerTransaction
 VISITOR_PAYMENTS = "visitor_payments"
 REFUNDS = "refunds"
 STRIPE_FEES = "stripe_fees"
+DISPUTES = "disputes"
 
 
 def provider_account(provider_id: uuid.UUID) -> str:
@@ -225,6 +228,31 @@ def payout_posting(
         provider_id=provider_id,
         territory_id=territory_id,
         stripe_ref=payout_id,
+    )
+
+
+def dispute_posting(
+    *,
+    dispute_id: str,
+    reservation_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    territory_id: uuid.UUID,
+    amount_cents: int,
+    currency: str,
+) -> Posting:
+    """A visitor's bank disputed the charge: Stripe takes the amount from the provider's
+    balance (a direct charge: the provider is the merchant of record). Reversed
+    (``dispute-won:<dp_...>``) when the provider wins the dispute."""
+    return Posting(
+        key=f"dispute:{dispute_id}",
+        kind="dispute",
+        entries=_entries(
+            currency, (provider_account(provider_id), -amount_cents), (DISPUTES, amount_cents)
+        ),
+        reservation_id=reservation_id,
+        provider_id=provider_id,
+        territory_id=territory_id,
+        stripe_ref=dispute_id,
     )
 
 

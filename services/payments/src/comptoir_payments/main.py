@@ -21,6 +21,8 @@ STRIPE_MOCK_API_BASE = "http://127.0.0.1:12111"
 #: stripe-mock accepts any ``sk_test_`` key made of letters and digits (no underscores).
 STRIPE_MOCK_SECRET_KEY = "sk_test_comptoirstripemock"  # noqa: S105 - not a secret
 STRIPE_API_BASE = "https://api.stripe.com"
+#: Loopback storefronts only, for development.
+DEV_CHECKOUT_RETURN_ORIGINS = ("http://127.0.0.1", "http://localhost")
 
 
 class PaymentsSettings(ServiceSettings):
@@ -42,6 +44,11 @@ class PaymentsSettings(ServiceSettings):
     public_base_url: str = "http://127.0.0.1:8003"
     #: Idle poll interval of the loop that calls Stripe for PaymentIntents and Refunds.
     payment_poll_seconds: float = Field(default=0.5, gt=0)
+    #: Origins (``https://shop.example``) the Checkout Session may send visitors back to;
+    #: an entry without a port allows any port of that host.
+    checkout_return_origins: list[str] = Field(
+        default_factory=lambda: list(DEV_CHECKOUT_RETURN_ORIGINS)
+    )
 
     @model_validator(mode="after")
     def _fill_stripe(self) -> Self:
@@ -54,12 +61,19 @@ class PaymentsSettings(ServiceSettings):
     def stripe_api_key(self) -> str:
         return self.stripe_secret_key or STRIPE_MOCK_SECRET_KEY
 
+    @property
+    def simulated_payments(self) -> bool:
+        """Payments may be simulated: stripe-mock answers (no real key), not in production."""
+        return not self.stripe_secret_key and not self.is_production
+
     def development_defaults_in_use(self) -> list[str]:
         found = super().development_defaults_in_use()
         if self.stripe_webhook_secret == DEV_STRIPE_WEBHOOK_SECRET:
             found.append("COMPTOIR_STRIPE_WEBHOOK_SECRET (development secret)")
         if not self.stripe_secret_key:
             found.append("COMPTOIR_STRIPE_SECRET_KEY (no key: stripe-mock would answer)")
+        if set(self.checkout_return_origins) & set(DEV_CHECKOUT_RETURN_ORIGINS):
+            found.append("COMPTOIR_CHECKOUT_RETURN_ORIGINS (loopback storefronts)")
         return found
 
 

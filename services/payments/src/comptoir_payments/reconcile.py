@@ -10,8 +10,9 @@ A ledger movement and a balance transaction are the same when they are on the sa
 account, about the same Stripe object (``source``: ``ch_``, ``re_``, ``po_``) and of the
 same class (charge, refund, payout, and their failures). The amount compared is the gross
 ``amount`` of the balance transaction (signed as on the provider's balance); fees are not
-compared (Stripe's ``fee`` holds the office fee and its own). Stripe's fee lines and
-other types (``stripe_fee``, ``application_fee``, adjustments) are left out.
+compared (Stripe's ``fee`` holds the office fee and its own). Disputes are Stripe's
+``adjustment`` transactions whose source is the dispute (``dp_``). Stripe's fee lines and
+other types (``stripe_fee``, ``application_fee``, other adjustments) are left out.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ LEDGER_CLASSES = {
     "refund-failed": "refund_failure",
     "payout": "payout",
     "payout-failed": "payout_failure",
+    "dispute": "dispute",
+    "dispute-won": "dispute_reversal",
 }
 
 
@@ -113,7 +116,12 @@ def stripe_line(account: str, txn: dict[str, Any]) -> Line | None:
     source = txn.get("source")
     if isinstance(source, dict):
         source = source.get("id")
-    if kind is None or not isinstance(source, str):
+    if not isinstance(source, str):
+        return None
+    if txn.get("type") == "adjustment" and source.startswith("dp_"):
+        # A dispute takes the amount (negative), a won dispute gives it back.
+        kind = "dispute" if int(txn.get("amount") or 0) < 0 else "dispute_reversal"
+    if kind is None:
         return None
     return Line(
         account, source, kind, int(txn.get("amount") or 0), str(txn.get("currency")).upper()

@@ -15,7 +15,12 @@ Per currency, and per provider and currency:
   ``net = paid_to_providers + office_fee`` always;
 - ``stripe_fees_cents``: Stripe's own fees, paid by the providers (when Stripe told us);
 - ``payouts_cents``: what Stripe paid out to the providers' banks (failed payouts taken off);
+- ``disputed_cents``: what visitors' banks took back from the providers' balances by
+  disputes (disputes won are taken off); ``disputes``: how many disputes took money;
 - ``payments`` and ``refunds``: how many (refunds that failed later are not counted).
+
+Next to the totals, the report lists the refunds that failed in the period (the visitor
+has not got the money back: the office follows them up).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from comptoir_payments import ledger
-from comptoir_payments.store import LedgerEntry, LedgerTransaction
+from comptoir_payments.domain import RefundStatus
+from comptoir_payments.store import LedgerEntry, LedgerTransaction, Payment, Refund
 
 BOOKING_KINDS = frozenset({"payment", "refund", "refund-failed"})
 
@@ -60,6 +66,8 @@ class Totals:
     payouts_cents: int = 0
     payments: int = 0
     refunds: int = 0
+    disputed_cents: int = 0
+    disputes: int = 0
 
 
 def _add(totals: Totals, row: Row) -> None:
@@ -78,6 +86,9 @@ def _add(totals: Totals, row: Row) -> None:
         totals.stripe_fees_cents += row.amount_cents
     elif account.startswith("provider_bank:"):
         totals.payouts_cents += row.amount_cents
+    elif account == ledger.DISPUTES:
+        totals.disputed_cents += row.amount_cents
+        totals.disputes += row.transactions if row.kind == "dispute" else 0
     totals.net_cents = totals.gross_cents - totals.refunds_cents
 
 
@@ -137,3 +148,39 @@ async def ledger_rows(
         Row(kind, provider_id, account, currency, int(total), int(count))
         for kind, provider_id, account, currency, total, count in result.all()
     ]
+
+
+async def failed_refunds(
+    session: AsyncSession, territory_id: uuid.UUID, since: datetime, until: datetime
+) -> list[tuple[Refund, Payment]]:
+    """The territory's refunds that ended FAILED in the period, oldest first."""
+    return await refunds_of_territory(
+        session, territory_id, RefundStatus.FAILED, since=since, until=until
+    )
+
+
+async def refunds_of_territory(
+    session: AsyncSession,
+    territory_id: uuid.UUID,
+    status: RefundStatus | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> list[tuple[Refund, Payment]]:
+    """A territory's refunds (of one status, last changed in a period), with their payment."""
+    query = (
+        select(Refund, Payment)
+        .join(Payment, col(Payment.reservation_id) == col(Refund.reservation_id))
+        .where(col(Payment.territory_id) == territory_id)
+    )
+    if status is not None:
+        query = query.where(col(Refund.status) == status)
+    if since is not None:
+        query = query.where(col(Refund.updated_at) >= since)
+    if until is not None:
+        query = query.where(col(Refund.updated_at) < until)
+    result = await session.execute(
+        query.order_by(col(Refund.updated_at), col(Refund.id)).limit(limit)
+    )
+    return [(refund, payment) for refund, payment in result.all()]

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
 from comptoir_payments.domain import PaymentStatus, PayoutStatus, RefundStatus
 
@@ -19,6 +19,13 @@ class OnboardingPublic(BaseModel):
     payouts_enabled: bool
 
 
+class DashboardLinkPublic(BaseModel):
+    provider_id: uuid.UUID
+    account_id: str
+    #: Single-use and short-lived: open it at once in the provider's browser.
+    dashboard_url: str
+
+
 class AccountPublic(BaseModel):
     provider_id: uuid.UUID
     territory_id: uuid.UUID
@@ -26,6 +33,10 @@ class AccountPublic(BaseModel):
     charges_enabled: bool
     payouts_enabled: bool
     details_submitted: bool
+    #: Why Stripe does not let the account charge yet (``requirements.past_due``...).
+    disabled_reason: str | None = None
+    #: What Stripe still needs from the provider before (or to keep) taking payments.
+    requirements_due: list[str] = []
 
 
 class RefundPublic(BaseModel):
@@ -111,11 +122,49 @@ class ReportTotals(BaseModel):
     payouts_cents: int
     payments: int
     refunds: int
+    #: Taken back from the providers by visitors' banks (disputes won taken off).
+    disputed_cents: int = 0
+    disputes: int = 0
 
 
 class ProviderReportLine(ReportTotals):
     provider_id: uuid.UUID
     provider_name: str | None
+
+
+class TerritoryRefundPublic(BaseModel):
+    """A refund as the office follows it up: which reservation and provider, and why it
+    failed when it did (the visitor has not got the money back)."""
+
+    reservation_id: uuid.UUID
+    provider_id: uuid.UUID
+    #: Stripe's refund id (``re_...``); null until Stripe has accepted the refund.
+    refund_id: str | None
+    amount_cents: int
+    currency: str
+    status: RefundStatus
+    #: Why the money goes back: the cancellation reason (VISITOR, SLOT_CANCELLED...).
+    reason: str
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DisputePublic(BaseModel):
+    dispute_id: str
+    reservation_id: uuid.UUID
+    provider_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    #: Stripe's reason (``fraudulent``...) and status (``needs_response``... ``won``).
+    reason: str
+    status: str
+    #: The amount is out of the provider's Stripe balance (until the dispute is won).
+    funds_withdrawn: bool
+    #: The provider answers with evidence from its Stripe dashboard before this.
+    evidence_due_by: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class TransparencyReport(BaseModel):
@@ -126,3 +175,19 @@ class TransparencyReport(BaseModel):
     timezone: str
     totals: list[ReportTotals]
     providers: list[ProviderReportLine]
+    #: Refunds that failed in the period: the visitors concerned await their money.
+    failed_refunds: list[TerritoryRefundPublic] = []
+
+
+class CheckoutSessionIn(BaseModel):
+    """Where Stripe sends the visitor back: pages of an allowed storefront."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    success_url: AnyHttpUrl
+    cancel_url: AnyHttpUrl
+
+
+class CheckoutSessionPublic(BaseModel):
+    #: Stripe's hosted payment page: send the visitor's browser there.
+    url: str

@@ -35,9 +35,9 @@ from comptoir_common.telemetry import (
     current_trace_carrier,
     tracer,
 )
-from comptoir_payments import domain, ledger, payouts, refunds
+from comptoir_payments import disputes, domain, ledger, payouts, refunds
 from comptoir_payments.domain import PaymentStatus
-from comptoir_payments.schemas import AccountPublic, OnboardingPublic
+from comptoir_payments.schemas import AccountPublic, DashboardLinkPublic, OnboardingPublic
 from comptoir_payments.store import (
     ConnectedAccount,
     Payment,
@@ -114,6 +114,8 @@ def account_event(account: ConnectedAccount) -> v1.ProviderAccountUpdated:
         charges_enabled=account.charges_enabled,
         payouts_enabled=account.payouts_enabled,
         details_submitted=account.details_submitted,
+        disabled_reason=account.disabled_reason,
+        requirements_due=list(account.requirements_due),
     )
 
 
@@ -202,6 +204,42 @@ async def onboard_provider(
     return answer, created
 
 
+async def dashboard_link(
+    session: AsyncSession, gateway: StripeGateway, principal: Principal, provider_id: uuid.UUID
+) -> DashboardLinkPublic:
+    """The provider's own sign-in link to its Express dashboard (balance, payouts, disputes).
+
+    Only the provider itself: the office sees the account's state, never its dashboard.
+    """
+    async with session.begin():
+        provider = await visible_provider(session, principal, provider_id)
+        account = await session.get(ConnectedAccount, provider_id)
+    if principal.role != "provider":
+        raise Problem(
+            403,
+            "Only the provider itself can open its Stripe dashboard.",
+            kind="dashboard-for-the-provider-only",
+        )
+    if account is None or not account.details_submitted:
+        raise Problem(
+            409,
+            "The provider has not finished its Stripe onboarding yet: "
+            "POST /v1/providers/{id}/onboarding first.",
+            kind="onboarding-not-finished",
+        )
+    try:
+        url = await gateway.create_login_link(account.account_id)
+    except stripe.StripeError as exc:
+        log.warning(
+            "Stripe login link call failed",
+            extra={"provider_id": str(provider.id), "error": type(exc).__name__},
+        )
+        raise stripe_problem(exc) from exc
+    return DashboardLinkPublic(
+        provider_id=provider.id, account_id=account.account_id, dashboard_url=url
+    )
+
+
 async def account_state(
     session: AsyncSession, principal: Principal, provider_id: uuid.UUID
 ) -> AccountPublic:
@@ -214,7 +252,75 @@ async def account_state(
         charges_enabled=bool(account and account.charges_enabled),
         payouts_enabled=bool(account and account.payouts_enabled),
         details_submitted=bool(account and account.details_submitted),
+        disabled_reason=account.disabled_reason if account else None,
+        requirements_due=list(account.requirements_due) if account else [],
     )
+
+
+async def checkout_session(
+    session: AsyncSession,
+    gateway: StripeGateway,
+    principal: Principal,
+    reservation_id: uuid.UUID,
+    *,
+    success_url: str,
+    cancel_url: str,
+    allowed_origins: list[str],
+) -> str:
+    """A Stripe Checkout Session for the reservation's visitor: its hosted page's URL."""
+    for name, url in (("success_url", success_url), ("cancel_url", cancel_url)):
+        if not domain.return_page_allowed(url, allowed_origins):
+            raise Problem(
+                422,
+                f"`{name}` is not a page of an allowed storefront.",
+                kind="return-page-not-allowed",
+            )
+    async with session.begin():
+        payment = await session.get(Payment, reservation_id)
+        if (
+            payment is None
+            or principal.role != "visitor"
+            or not principal.sees_reservation(
+                reservation_id, payment.provider_id, payment.territory_id
+            )
+        ):
+            raise not_found("payment")
+        status = PaymentStatus(payment.status)
+        ready = payment.stripe_account_id is not None and payment.application_fee_cents is not None
+        if not domain.is_payable(status, payment.payment_intent_id) or not ready:
+            if status == PaymentStatus.PENDING:
+                raise Problem(
+                    409,
+                    "The payment is being prepared at Stripe; retry in a moment.",
+                    kind="payment-not-ready",
+                    headers={"Retry-After": "1"},
+                )
+            raise Problem(
+                409, f"The payment is {status.value}: nothing to pay.", kind="payment-not-payable"
+            )
+    assert payment.stripe_account_id is not None
+    params = domain.checkout_session_params(
+        reservation_id=payment.reservation_id,
+        provider_id=payment.provider_id,
+        territory_id=payment.territory_id,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        application_fee_cents=payment.application_fee_cents or 0,
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+    key = domain.checkout_session_idempotency_key(reservation_id, success_url, cancel_url)
+    try:
+        created = await gateway.create_checkout_session(
+            stripe_account=payment.stripe_account_id, idempotency_key=key, params=params
+        )
+    except stripe.StripeError as exc:
+        log.warning(
+            "Stripe Checkout Session call failed",
+            extra={"reservation_id": str(reservation_id), "error": type(exc).__name__},
+        )
+        raise stripe_problem(exc) from exc
+    return created.url
 
 
 # --- holds from booking ------------------------------------------------------------------
@@ -531,12 +637,16 @@ async def apply_stripe_event(session: AsyncSession, event: VerifiedStripeEvent) 
         return "duplicate: already handled"
     if event.type in domain.OUTCOME_OF_EVENT:
         outcome = await _apply_payment_outcome(session, event, domain.OUTCOME_OF_EVENT[event.type])
+    elif event.type == domain.CHECKOUT_COMPLETED:
+        outcome = await _apply_checkout_completed(session, event)
     elif event.type == domain.ACCOUNT_UPDATED:
         outcome = await _apply_account_update(session, event)
     elif event.type in domain.REFUND_EVENTS:
         outcome = await refunds.apply_refund_event(session, event)
     elif event.type in domain.PAYOUT_EVENTS:
         outcome = await payouts.apply_payout_event(session, event)
+    elif event.type in domain.DISPUTE_EVENTS:
+        outcome = await disputes.apply_dispute_event(session, event)
     else:
         outcome = "ignored: event type not handled"
     if outcome.startswith("ignored: mismatch"):
@@ -561,10 +671,51 @@ def _failure_message(obj: dict[str, Any]) -> str:
     return "the payment failed at Stripe"
 
 
-async def _apply_payment_outcome(
-    session: AsyncSession, event: VerifiedStripeEvent, outcome: domain.StripeOutcome
-) -> str:
+async def _apply_checkout_completed(session: AsyncSession, event: VerifiedStripeEvent) -> str:
+    """The visitor paid on Stripe's Checkout page: the session's PaymentIntent becomes the
+    reservation's, then the success is applied exactly as ``payment_intent.succeeded``."""
     obj = event.data.object
+    reservation_id = metadata_uuid(obj, "reservation_id")
+    if reservation_id is None:
+        return "ignored: no reservation_id in metadata"
+    if obj.get("payment_status") != "paid":
+        return f"no change: checkout session is {obj.get('payment_status')}"
+    intent = obj.get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    if not isinstance(intent, str) or not intent.startswith("pi_"):
+        return "ignored: no PaymentIntent"
+    payment = await session.get(Payment, reservation_id, with_for_update=True)
+    if payment is None:
+        return "ignored: mismatch: unknown reservation"
+    if event.account != payment.stripe_account_id:
+        return "ignored: mismatch: not the provider's connected account"
+    paid = {
+        "id": intent,
+        "amount": obj.get("amount_total"),
+        "currency": obj.get("currency"),
+        "metadata": obj.get("metadata"),
+    }
+    if payment.payment_intent_id != intent:
+        if payment.status == PaymentStatus.SUCCEEDED:
+            log.error(
+                "a Checkout Session was paid for a reservation already paid otherwise",
+                extra={"reservation_id": str(reservation_id), "payment_intent_id": intent},
+            )
+            return "ignored: mismatch: the reservation is already paid"
+        if paid["amount"] != payment.amount_cents:
+            return "ignored: mismatch: amount or currency differ"
+        payment.payment_intent_id = intent
+    return await _apply_payment_outcome(session, event, "succeeded", paid)
+
+
+async def _apply_payment_outcome(
+    session: AsyncSession,
+    event: VerifiedStripeEvent,
+    outcome: domain.StripeOutcome,
+    paid: dict[str, Any] | None = None,
+) -> str:
+    obj = event.data.object if paid is None else paid
     reservation_id = metadata_uuid(obj, "reservation_id")
     if reservation_id is None:
         return "ignored: no reservation_id in metadata"
@@ -673,10 +824,11 @@ async def _apply_account_update(session: AsyncSession, event: VerifiedStripeEven
     if event.created < account.stripe_event_created:
         return "ignored: older than the state we hold"
     account.stripe_event_created = event.created
-    flags = {
+    flags: dict[str, Any] = {
         "charges_enabled": bool(obj.get("charges_enabled")),
         "payouts_enabled": bool(obj.get("payouts_enabled")),
         "details_submitted": bool(obj.get("details_submitted")),
+        **domain.account_requirements(obj),
     }
     if all(getattr(account, k) == v for k, v in flags.items()):
         return "no change: account state unchanged"

@@ -52,6 +52,12 @@ class ConnectedAccount(SQLModel, table=True):
     charges_enabled: bool = False
     payouts_enabled: bool = False
     details_submitted: bool = False
+    #: Stripe's ``requirements.disabled_reason`` (why the account cannot charge), if any.
+    disabled_reason: str | None = Field(default=None, max_length=255)
+    #: What Stripe still needs from the provider (``currently_due`` and ``past_due``).
+    requirements_due: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
     #: ``created`` of the last Stripe event applied: an older one never overwrites it.
     stripe_event_created: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
@@ -222,8 +228,28 @@ class Payout(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
 
+class Dispute(SQLModel, table=True):
+    """A visitor's bank disputes a reservation's charge on the provider's account."""
+
+    id: str = Field(sa_column=Column(String(255), primary_key=True))
+    reservation_id: uuid.UUID = Field(foreign_key="payment.reservation_id", index=True)
+    provider_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID = Field(index=True)
+    stripe_account_id: str = Field(max_length=255)
+    charge_id: str | None = Field(default=None, max_length=255)
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    #: Stripe's reason (``fraudulent``...) and status (``needs_response``... ``won``).
+    reason: str = Field(max_length=64)
+    status: str = Field(max_length=32)
+    evidence_due_by: datetime | None = Field(default=None, sa_type=Timestamp())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
 __all__ = [
     "ConnectedAccount",
+    "Dispute",
     "InboxMessage",
     "LedgerEntry",
     "LedgerTransaction",

@@ -59,6 +59,18 @@ class CreatedIntent:
 
 
 @dataclass(frozen=True)
+class ConfirmedIntent:
+    status: str
+    charge_id: str | None
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    session_id: str
+    url: str
+
+
+@dataclass(frozen=True)
 class CreatedRefund:
     refund_id: str
     #: Stripe's status: ``succeeded``, ``pending``, ``requires_action``, ``failed``, ``canceled``.
@@ -148,6 +160,14 @@ class StripeGateway:
                 )
         return str(link.url)
 
+    async def create_login_link(self, account_id: str) -> str:
+        """A single-use link that signs the provider in to its own Express dashboard."""
+        # Login links take no idempotency key: each request answers a new single-use link.
+        async for attempt in self._retrying():
+            with attempt:
+                link = await self.client.v1.accounts.login_links.create_async(account_id)
+        return str(link.url)
+
     async def create_payment_intent(
         self, *, stripe_account: str, reservation_id: uuid.UUID, params: dict[str, Any]
     ) -> CreatedIntent:
@@ -187,6 +207,36 @@ class StripeGateway:
                 return f"not cancelable: {exc.user_message or exc.code}"
             raise
         return str(intent.status)
+
+    async def confirm_payment_intent(
+        self, *, stripe_account: str, reservation_id: uuid.UUID, payment_intent_id: str
+    ) -> ConfirmedIntent:
+        """Pay a PaymentIntent with Stripe's test card (``pm_card_visa``): test mode only."""
+        key = domain.confirm_idempotency_key(reservation_id)
+        async for attempt in self._retrying():
+            with attempt:
+                intent = await self.client.v1.payment_intents.confirm_async(
+                    payment_intent_id,
+                    {"payment_method": "pm_card_visa"},
+                    {"stripe_account": stripe_account, "idempotency_key": key},
+                )
+        charge = intent.latest_charge
+        charge_id = charge if isinstance(charge, str) else getattr(charge, "id", None)
+        return ConfirmedIntent(status=str(intent.status), charge_id=charge_id)
+
+    async def create_checkout_session(
+        self, *, stripe_account: str, idempotency_key: str, params: dict[str, Any]
+    ) -> CheckoutSession:
+        """A Stripe-hosted payment page for a direct charge on the provider's account."""
+        async for attempt in self._retrying():
+            with attempt:
+                session = await self.client.v1.checkout.sessions.create_async(
+                    params,  # type: ignore[arg-type]
+                    {"stripe_account": stripe_account, "idempotency_key": idempotency_key},
+                )
+        if not session.url:
+            raise stripe.APIError("Stripe answered a Checkout Session without url")
+        return CheckoutSession(session_id=session.id, url=session.url)
 
     async def create_refund(
         self, *, stripe_account: str, refund_id: uuid.UUID, params: dict[str, Any]

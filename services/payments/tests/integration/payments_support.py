@@ -35,7 +35,7 @@ BOOKING_CARRIER = {"traceparent": f"00-{BOOKING_TRACE}-00f067aa0ba902b7-01"}
 MIGRATIONS = HOME / "services" / "payments" / "migrations"
 TABLES = (
     "inbox, outbox, refund, payment, provider, territory, connected_account, released_hold, "
-    "stripe_event, ledger_entry, ledger_transaction, payout"
+    "stripe_event, ledger_entry, ledger_transaction, payout, dispute"
 )
 
 

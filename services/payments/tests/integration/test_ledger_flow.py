@@ -284,7 +284,10 @@ async def test_the_transparency_report_of_a_small_scenario(
         "payouts_cents": 3000,
         "payments": 1,
         "refunds": 1,
+        "disputed_cents": 0,
+        "disputes": 0,
     }
+    assert body["failed_refunds"] == []
     [line] = body["providers"]
     assert line["provider_id"] == str(p.provider_id)
     assert line["provider_name"] == "Kayak du Verdon"

@@ -16,6 +16,7 @@ from payments_support import (
     Deliver,
     RecordingTransport,
     Tokens,
+    World,
     hold_awaiting_payment,
     hold_event,
     outbox,
@@ -542,3 +543,60 @@ async def test_an_older_account_event_never_overwrites_a_newer_one(
         account = await session.get(ConnectedAccount, p.provider_id)
     assert account is not None and account.charges_enabled and account.payouts_enabled
     assert len(await outbox(sessions, ACCOUNT_TOPIC)) == 2, "created, then enabled"
+
+
+async def test_what_stripe_still_needs_is_kept_and_announced_with_the_account_state(
+    world: World, client: httpx.AsyncClient, tokens: Tokens, sessions: SessionFactory
+) -> None:
+    p = await world(charges_enabled=False)
+    assert p.account_id is not None
+    restricted = stripe_sim.account_object(
+        p.account_id, charges_enabled=False, payouts_enabled=False, details_submitted=False
+    )
+    sent = await post_stripe_event(client, "account.updated", restricted, account=p.account_id)
+    assert sent.json()["outcome"] == "applied: account state updated"
+    state = await client.get(
+        f"/v1/providers/{p.provider_id}/account",
+        headers=tokens.provider(p.territory_id, p.provider_id),
+    )
+    assert state.json()["disabled_reason"] == "requirements.past_due"
+    assert state.json()["requirements_due"] == ["external_account"]
+    ready = stripe_sim.account_object(p.account_id)
+    sent = await post_stripe_event(client, "account.updated", ready, account=p.account_id)
+    assert sent.json()["outcome"] == "applied: account state updated"
+    announced = [e["data"] for e in await outbox(sessions, ACCOUNT_TOPIC)]
+    assert [(e["charges_enabled"], e["disabled_reason"], e["requirements_due"]) for e in announced][
+        -2:
+    ] == [(False, "requirements.past_due", ["external_account"]), (True, None, [])]
+
+
+async def test_the_provider_itself_signs_in_to_its_express_dashboard_once_onboarded(
+    world: World, client: httpx.AsyncClient, tokens: Tokens, stripe_http: RecordingTransport
+) -> None:
+    pending = await world(charges_enabled=False)
+    too_early = await client.post(
+        f"/v1/providers/{pending.provider_id}/dashboard-link",
+        headers=tokens.provider(pending.territory_id, pending.provider_id),
+    )
+    assert too_early.status_code == 409, too_early.text
+    assert "onboarding" in too_early.json()["detail"]
+
+    p = await world(charges_enabled=True)
+    office = await client.post(
+        f"/v1/providers/{p.provider_id}/dashboard-link", headers=tokens.admin(p.territory_id)
+    )
+    assert office.status_code == 403, "the office sees the account's state, not its dashboard"
+    other = await client.post(
+        f"/v1/providers/{p.provider_id}/dashboard-link",
+        headers=tokens.provider(p.territory_id, uuid.uuid4()),
+    )
+    assert other.status_code == 404, "another provider does not even learn it exists"
+
+    answer = await client.post(
+        f"/v1/providers/{p.provider_id}/dashboard-link",
+        headers=tokens.provider(p.territory_id, p.provider_id),
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["account_id"] == p.account_id
+    assert answer.json()["dashboard_url"].startswith("https://")
+    assert len(stripe_http.to("POST", f"/v1/accounts/{p.account_id}/login_links")) == 1

@@ -226,3 +226,9 @@ def test_stripe_balance_transactions_become_lines() -> None:
     txn = {"type": "payment", "source": "py_1", "amount": 7000, "currency": "eur"}
     assert stripe_line("acct_1", txn) == Line("acct_1", "py_1", "charge", 7000, "EUR")
     assert stripe_line("acct_1", {"type": "stripe_fee", "source": None, "amount": -1}) is None
+    taken = {"type": "adjustment", "source": "dp_1", "amount": -7000, "currency": "eur"}
+    back = taken | {"amount": 7000}
+    assert stripe_line("acct_1", taken) == Line("acct_1", "dp_1", "dispute", -7000, "EUR")
+    assert stripe_line("acct_1", back) == Line("acct_1", "dp_1", "dispute_reversal", 7000, "EUR")
+    other = {"type": "adjustment", "source": "adj_1", "amount": -100, "currency": "eur"}
+    assert stripe_line("acct_1", other) is None

@@ -44,10 +44,24 @@ def test_production_refuses_the_dev_webhook_secret_and_no_key() -> None:
         PaymentsSettings(**PRODUCTION)
     assert "COMPTOIR_STRIPE_WEBHOOK_SECRET" in str(refused.value)
     assert "COMPTOIR_STRIPE_SECRET_KEY" in str(refused.value)
+    assert "COMPTOIR_CHECKOUT_RETURN_ORIGINS" in str(refused.value)
 
 
 def test_production_runs_with_real_stripe_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COMPTOIR_STRIPE_SECRET_KEY", "sk_live_realkey")
+    monkeypatch.setenv(
+        "COMPTOIR_CHECKOUT_RETURN_ORIGINS", '["https://reserver.serre-poncon.example"]'
+    )
     settings = PaymentsSettings(**PRODUCTION, stripe_webhook_secret="whsec_real")
     assert settings.is_production
     assert settings.stripe_api_base == "https://api.stripe.com"
+    assert not settings.simulated_payments
+    assert settings.checkout_return_origins == ["https://reserver.serre-poncon.example"]
+
+
+def test_payments_are_simulated_only_with_stripe_mock_outside_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert PaymentsSettings(environment="development").simulated_payments
+    monkeypatch.setenv("COMPTOIR_STRIPE_SECRET_KEY", "sk_test_realkey")
+    assert not PaymentsSettings(environment="development").simulated_payments
