@@ -15,6 +15,8 @@ from comptoir_notifications import service, webhooks
 from comptoir_notifications.schemas import (
     DeliveryPublic,
     MessagePublic,
+    NotificationPreferences,
+    NotificationPreferencesIn,
     Page,
     WebhookEndpointCreated,
     WebhookEndpointIn,
@@ -49,6 +51,37 @@ async def list_messages(
     return await service.list_messages(
         session, principal, reservation_id, limit, offset, slot_id=slot_id
     )
+
+
+@router.get(
+    "/providers/{provider_id}/notification-preferences",
+    tags=["preferences"],
+    response_model=NotificationPreferences,
+)
+async def get_notification_preferences(
+    provider_id: uuid.UUID, principal: StaffPrincipal, session: SessionDep
+) -> NotificationPreferences:
+    """How the provider hears of its bookings: one e-mail each (the default) or a daily
+    digest. The provider itself and its territory's office staff read them."""
+    return await service.get_preferences(session, principal, provider_id)
+
+
+@router.put(
+    "/providers/{provider_id}/notification-preferences",
+    tags=["preferences"],
+    response_model=NotificationPreferences,
+)
+async def put_notification_preferences(
+    provider_id: uuid.UUID,
+    body: NotificationPreferencesIn,
+    principal: StaffPrincipal,
+    session: SessionDep,
+) -> NotificationPreferences:
+    """Choose one e-mail per booking, rebooking and cancellation (``EACH``) or one
+    ``DAILY_DIGEST`` at ``digest_hour`` local time (nothing is sent on a day without
+    any). Webhooks are not affected. The provider itself or its office staff."""
+    async with session.begin():
+        return await service.put_preferences(session, principal, provider_id, body)
 
 
 # --- provider webhooks -----------------------------------------------------------------

@@ -85,7 +85,8 @@ def build_consumers(settings: NotificationsSettings) -> Consumers:
 
     @consumers.on(v1.PayoutUpdated)
     async def on_payout(session: AsyncSession, envelope: Envelope, event: v1.PayoutUpdated) -> None:
-        """No mail: the provider's webhooks only."""
+        """The provider's payout notice, and its webhooks."""
         await webhooks.record_deliveries(session, envelope, event.provider_id, event.territory_id)
+        await service.notify_payout_updated(session, envelope, event)
 
     return consumers

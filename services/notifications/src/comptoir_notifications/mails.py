@@ -15,7 +15,7 @@ import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -44,6 +44,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "total_paid": ("Total payé", "Total paid"),
     "reservation": ("Numéro de réservation", "Reservation number"),
     "meeting_point": ("Point de rendez-vous", "Meeting point"),
+    "what_to_bring": ("À prévoir", "What to bring"),
     "refund": ("Remboursement", "Refund"),
     "visitor": ("Visiteur", "Visitor"),
     "new_slot": ("Nouveau créneau", "New date and time"),
@@ -55,6 +56,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "reservations_cancelled": ("Réservations annulées", "Reservations cancelled"),
     "ticket_code": ("Code du billet", "Ticket code"),
     "cancellation_policy": ("Conditions d'annulation", "Cancellation policy"),
+    "amount": ("Montant", "Amount"),
+    "payout": ("Référence du virement", "Payout reference"),
+    "arrival_date": ("Arrivée prévue", "Expected arrival"),
+    "failure_reason": ("Motif", "Reason"),
 }
 
 
@@ -321,6 +326,7 @@ class ActivityFacts:
     title: v1.Localized | None = None
     timezone: str | None = None
     meeting_point: str | None = None
+    what_to_bring: str | None = None
 
 
 @dataclass(frozen=True)
@@ -435,7 +441,8 @@ def visitor_confirmation(
     event: v1.ReservationConfirmed, activity: ActivityFacts, storefront_url: str | None
 ) -> RenderedMail:
     """The confirmation, which is also the e-ticket: the code as a QR image (inline) and
-    as text, an .ics invitation, the meeting point and the cancellation policy."""
+    as text, an .ics invitation, the meeting point, what to bring and the cancellation
+    policy."""
     locale: Locale = event.visitor.locale
     fr = locale == "fr"
     title = _title(event.activity_title, locale)
@@ -451,6 +458,8 @@ def visitor_confirmation(
         rows.append((label("ticket_code", locale), event.ticket_code))
     if activity.meeting_point:
         rows.append((label("meeting_point", locale), activity.meeting_point))
+    if activity.what_to_bring:
+        rows.append((label("what_to_bring", locale), activity.what_to_bring))
     if event.cancellation_policy is not None:
         rows.append(
             (
@@ -887,6 +896,64 @@ def visitor_waitlist_offer(
     ).render()
 
 
+# --- reminders -----------------------------------------------------------------------
+
+
+def visitor_reminder(
+    visitor: v1.Visitor,
+    facts: ReservationFacts,
+    meeting_point: str | None,
+    storefront_url: str | None,
+    *,
+    what_to_bring: str | None = None,
+) -> RenderedMail:
+    """The reminder sent the day before: when, where to meet, what to bring, and the
+    self-service link."""
+    locale: Locale = visitor.locale
+    fr = locale == "fr"
+    title = _title(facts.title, locale) if facts.title else None
+    assert facts.slot_start is not None
+    when = format_slot(facts.slot_start, facts.timezone, locale)
+    rows: list[tuple[str, str | list[str]]] = []
+    if title:
+        rows.append((label("activity", locale), title))
+    rows.append((label("date", locale), f"{when} (heure locale)" if fr else f"{when} (local time)"))
+    rows.append((label("reservation", locale), str(facts.reservation_id)))
+    if meeting_point:
+        rows.append((label("meeting_point", locale), meeting_point))
+    if what_to_bring:
+        rows.append((label("what_to_bring", locale), what_to_bring))
+    if fr:
+        what = f"votre activité « {title} »" if title else "votre activité"
+        intro = f"Petit rappel : {what} a lieu le {when}."
+    else:
+        what = f"your activity “{title}”" if title else "your activity"
+        intro = f"A quick reminder: {what} is on {when}."
+    blocks: list[Block] = [
+        Paragraph(f"Bonjour {visitor.name}," if fr else f"Hello {visitor.name},"),
+        Paragraph(intro),
+        Details(rows),
+        Paragraph(
+            "Présentez le QR code de votre billet (dans votre e-mail de confirmation) "
+            "à votre arrivée."
+            if fr
+            else "Please show the QR code of your ticket (in your confirmation e-mail) "
+            "when you arrive."
+        ),
+    ]
+    if storefront_url:
+        blocks.append(
+            Link(
+                "Gérer ou annuler ma réservation" if fr else "Manage or cancel my booking",
+                cancellation_url(storefront_url, facts.reservation_id),
+            )
+        )
+    blocks.append(Paragraph("À bientôt !" if fr else "See you soon!"))
+    subject = "Rappel : " if fr else "Reminder: "
+    subject += title or ("votre activité" if fr else "your activity")
+    return Document(locale, f"{subject}, {when}", blocks).render()
+
+
 # --- refunds -------------------------------------------------------------------------
 
 
@@ -925,6 +992,82 @@ def visitor_refund_sent(
         ],
     )
     return doc.render()
+
+
+# --- the provider's daily digest -------------------------------------------------------
+
+#: Sections of a digest, in order: (kind, heading, one, several).
+DIGEST_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("booking", "Nouvelles réservations", "nouvelle réservation", "nouvelles réservations"),
+    ("change", "Réservations déplacées", "réservation déplacée", "réservations déplacées"),
+    ("cancellation", "Réservations annulées", "annulation", "annulations"),
+)
+
+
+def provider_digest(day: date, entries: Sequence[tuple[str, str]]) -> RenderedMail:
+    """The day's bookings, rebookings and cancellations of one provider, in one mail;
+    ``entries`` are (kind, line) in the order they happened."""
+    locale = PROVIDER_LOCALE
+    when = format_date(day, format="full", locale=locale)
+    rows: list[tuple[str, str | list[str]]] = []
+    counts: list[str] = []
+    for kind, heading, one, several in DIGEST_SECTIONS:
+        lines = [line for k, line in entries if k == kind]
+        if lines:
+            rows.append((heading, lines))
+            counts.append(f"{len(lines)} {one if len(lines) == 1 else several}")
+    blocks: list[Block] = [
+        Paragraph("Bonjour,"),
+        Paragraph(
+            f"Voici le récapitulatif de vos réservations depuis le précédent : {', '.join(counts)}."
+        ),
+        Details(rows),
+        Paragraph(
+            "Vous recevez un récapitulatif par jour, comme vous l'avez choisi ; "
+            "vous pouvez revenir à un e-mail par réservation à tout moment."
+        ),
+    ]
+    return Document(locale, f"Vos réservations : récapitulatif du {when}", blocks).render()
+
+
+# --- payouts ---------------------------------------------------------------------------
+
+
+def provider_payout_notice(event: v1.PayoutUpdated) -> RenderedMail:
+    """A payout to the provider's bank account went through, or failed."""
+    locale = PROVIDER_LOCALE
+    amount = format_money(event.amount_cents, event.currency, locale)
+    rows: list[tuple[str, str | list[str]]] = [
+        (label("amount", locale), amount),
+        (label("payout", locale), event.payout_id),
+    ]
+    if event.status == "PAID":
+        if event.arrival_date is not None:
+            arrival = event.arrival_date.astimezone(zone(DEFAULT_TIMEZONE))
+            rows.append(
+                (label("arrival_date", locale), format_date(arrival, format="full", locale=locale))
+            )
+        blocks: list[Block] = [
+            Paragraph("Bonjour,"),
+            Paragraph(f"Un virement de {amount} a été envoyé sur votre compte bancaire."),
+            Details(rows),
+            Paragraph("Il correspond aux paiements de vos réservations encaissés par Stripe."),
+        ]
+        subject = f"Virement envoyé : {amount}"
+    else:
+        if event.failure_reason:
+            rows.append((label("failure_reason", locale), one_line(event.failure_reason)))
+        blocks = [
+            Paragraph("Bonjour,"),
+            Paragraph(f"Le virement de {amount} vers votre compte bancaire a échoué."),
+            Details(rows),
+            Paragraph(
+                "Vérifiez les coordonnées bancaires de votre compte Stripe : la somme reste "
+                "sur votre solde Stripe et sera versée au prochain virement."
+            ),
+        ]
+        subject = f"Virement échoué : {amount}"
+    return Document(locale, subject, blocks).render()
 
 
 # --- the message on the wire ------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 from comptoir_common.service import ServiceSpec, create_service_app
 from comptoir_notifications.api import router
 from comptoir_notifications.consumers import build_consumers
+from comptoir_notifications.scheduler import scheduler
 from comptoir_notifications.sender import mail_sender
 from comptoir_notifications.settings import NotificationsSettings
 from comptoir_notifications.webhook_sender import webhook_sender
@@ -31,6 +32,6 @@ app = create_service_app(
         migrations_dir=Path(__file__).resolve().parents[2] / "migrations",
         routers=[router],
         consumers=build_consumers(settings),
-        background=[mail_sender, webhook_sender],
+        background=[mail_sender, webhook_sender, scheduler],
     )
 )

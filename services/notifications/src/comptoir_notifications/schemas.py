@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class MessagePublic(BaseModel):
@@ -86,3 +87,37 @@ class DeliveryPublic(BaseModel):
     next_attempt_at: datetime | None
     delivered_at: datetime | None
     created_at: datetime
+
+
+class NotificationPreferencesIn(BaseModel):
+    """How a provider hears of its bookings, rebookings and cancellations."""
+
+    #: ``EACH``: one e-mail per event (the default); ``DAILY_DIGEST``: one a day.
+    booking_notices: Literal["EACH", "DAILY_DIGEST"]
+    #: Local hour (0-23) of the daily digest.
+    digest_hour: int = Field(default=18, ge=0, le=23)
+    #: IANA time zone of ``digest_hour``; by default the provider's activities' zone
+    #: (``Europe/Paris`` if none is known).
+    timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("not a known IANA time zone") from exc
+        return value
+
+
+class NotificationPreferences(BaseModel):
+    provider_id: uuid.UUID
+    booking_notices: Literal["EACH", "DAILY_DIGEST"]
+    digest_hour: int
+    timezone: str
+    #: When the next digest goes out (null: one e-mail per event, nothing waiting).
+    next_digest_at: datetime | None
+    #: The local day of the last digest decided.
+    last_digest_date: date | None

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
-from sqlalchemy import func, select
+from opentelemetry import trace
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -23,22 +24,31 @@ from comptoir_common.db import utcnow
 from comptoir_common.events import Envelope, v1
 from comptoir_common.problems import not_found
 from comptoir_common.projections import upsert_newer
-from comptoir_common.telemetry import current_trace_carrier
+from comptoir_common.telemetry import ATTR_RESERVATION_ID, current_trace_carrier
 from comptoir_notifications import mails
 from comptoir_notifications.mails import ActivityFacts, RenderedMail, ReservationFacts
-from comptoir_notifications.schemas import MessagePublic, Page
+from comptoir_notifications.schemas import (
+    MessagePublic,
+    NotificationPreferences,
+    NotificationPreferencesIn,
+    Page,
+)
 from comptoir_notifications.store import (
     EMAIL,
     Activity,
+    BookingNotices,
+    DigestEntry,
     MailStatus,
     OutgoingMail,
     Provider,
+    ProviderPreference,
     RecipientKind,
     Reservation,
     WaitingNotice,
 )
 
 log = logging.getLogger("comptoir.notifications")
+tracer = trace.get_tracer("comptoir.notifications")
 
 SERVICE = "notifications"
 
@@ -74,6 +84,7 @@ async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> No
             "title": event.title.model_dump(),
             "timezone": event.timezone,
             "meeting_point": event.meeting_point,
+            "what_to_bring": event.what_to_bring,
             "version": event.version,
             "updated_at": utcnow(),
         },
@@ -88,6 +99,7 @@ async def activity_facts(session: AsyncSession, activity_id: uuid.UUID) -> Activ
         title=v1.Localized(**activity.title),
         timezone=activity.timezone,
         meeting_point=activity.meeting_point,
+        what_to_bring=activity.what_to_bring,
     )
 
 
@@ -104,6 +116,9 @@ ReservationEvent: TypeAlias = (
 
 #: Columns set once, by whichever event brings them first.
 _FIRST_WINS = ("confirmed_at", "cancelled_at", "rebooked_at")
+#: Columns about the current slot: only an event that knows it (a rebooking or a
+#: cancellation) overwrites them.
+_SLOT_FACTS = ("slot_start", "activity_title", "slot_booked_at")
 
 
 async def remember_reservation(session: AsyncSession, event: ReservationEvent) -> Reservation:
@@ -133,16 +148,18 @@ async def remember_reservation(session: AsyncSession, event: ReservationEvent) -
         values["slot_start"] = event.slot_start
     if isinstance(event, v1.ReservationConfirmed):
         values["confirmed_at"] = now
+        values["slot_booked_at"] = now
     if isinstance(event, v1.ReservationCancelled):
         values["cancelled_at"] = now
     if isinstance(event, v1.ReservationRebooked):
         values["rebooked_at"] = now
+        values["slot_booked_at"] = now
     stmt = insert(Reservation).values(**values)
     merged: dict[str, Any] = {}
     for key in values:
         if key in ("id", "activity_id", "provider_id", "territory_id", "updated_at"):
             continue
-        if key in _FIRST_WINS or (key in ("slot_start", "activity_title") and not slot_is_current):
+        if key in _FIRST_WINS or (key in _SLOT_FACTS and not slot_is_current):
             merged[key] = func.coalesce(getattr(Reservation, key), stmt.excluded[key])
         else:
             merged[key] = stmt.excluded[key]
@@ -201,7 +218,7 @@ class Origin:
     def of(
         cls,
         envelope: Envelope,
-        event: ReservationEvent | v1.SlotCancelled | v1.RefundUpdated,
+        event: ReservationEvent | v1.SlotCancelled | v1.RefundUpdated | v1.PayoutUpdated,
     ) -> Origin:
         return cls(
             event_id=envelope.event_id,
@@ -263,6 +280,36 @@ async def _provider_mail(
         rendered,
         await _provider_recipient(session, origin.provider_id),
     )
+
+
+async def _provider_notice(
+    session: AsyncSession, origin: Origin, rendered: RenderedMail, kind: str, visitor_name: str
+) -> list[OutgoingMail]:
+    """The provider's notice of one booking event: its own mail, or, when the provider
+    chose a daily digest, a line of its next digest (one per event) and no mail."""
+    preference = await session.get(ProviderPreference, origin.provider_id)
+    if preference is None or preference.booking_notices != BookingNotices.DAILY_DIGEST:
+        return [await _provider_mail(session, origin, rendered)]
+    assert origin.reservation_id is not None
+    what = rendered.subject.split(" : ", 1)[-1]
+    await session.execute(
+        insert(DigestEntry)
+        .values(
+            event_id=origin.event_id,
+            provider_id=origin.provider_id,
+            territory_id=origin.territory_id,
+            reservation_id=origin.reservation_id,
+            kind=kind,
+            line=f"{what} — {visitor_name} (réservation {origin.reservation_id})",
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+    log.info(
+        "provider notice kept for the daily digest",
+        extra={"event_id": str(origin.event_id), "reservation_id": str(origin.reservation_id)},
+    )
+    return []
 
 
 async def _record(session: AsyncSession, outgoing: list[OutgoingMail]) -> int:
@@ -336,8 +383,14 @@ async def notify_confirmed(
                     mails.visitor_confirmation(event, activity, storefront_url),
                     event.visitor,
                 ),
-                await _provider_mail(
-                    session, origin, mails.provider_booking_notice(event, activity)
+                *(
+                    await _provider_notice(
+                        session,
+                        origin,
+                        mails.provider_booking_notice(event, activity),
+                        "booking",
+                        event.visitor.name,
+                    )
                 ),
             ],
         )
@@ -355,12 +408,17 @@ async def notify_cancelled(
     (``notify_slot_cancelled``).
     """
     reservation = await remember_reservation(session, event)
+    await withdraw_reminders(session, event.reservation_id)
     facts = await _reservation_facts(session, reservation, event.slot_start)
     origin = Origin.of(envelope, event)
     outgoing = [_visitor_mail(origin, mails.visitor_cancellation(event, facts), event.visitor)]
     if event.reason in mails.PROVIDER_CANCELLATION_REASONS:
-        outgoing.append(
-            await _provider_mail(session, origin, mails.provider_cancellation_notice(event, facts))
+        outgoing += await _provider_notice(
+            session,
+            origin,
+            mails.provider_cancellation_notice(event, facts),
+            "cancellation",
+            event.visitor.name,
         )
     return await _record(session, outgoing) + await release_waiting(session, reservation)
 
@@ -370,6 +428,7 @@ async def notify_rebooked(
 ) -> int:
     """The visitor's and the provider's notices of a reservation moved to another slot."""
     reservation = await remember_reservation(session, event)
+    await withdraw_reminders(session, event.reservation_id)
     recorded = 0
     if reservation.cancelled_at is not None:
         log.info(
@@ -383,8 +442,14 @@ async def notify_rebooked(
             session,
             [
                 _visitor_mail(origin, mails.visitor_rebooked(event, activity), event.visitor),
-                await _provider_mail(
-                    session, origin, mails.provider_rebooked_notice(event, activity)
+                *(
+                    await _provider_notice(
+                        session,
+                        origin,
+                        mails.provider_rebooked_notice(event, activity),
+                        "change",
+                        event.visitor.name,
+                    )
                 ),
             ],
         )
@@ -452,6 +517,273 @@ async def notify_waitlist_offer(
     return recorded + await release_waiting(session, reservation)
 
 
+# --- reminders -------------------------------------------------------------------------
+
+#: ``outgoing_mail.event_type`` of a reminder (no Kafka event causes it: the clock does).
+REMINDER = "notifications.reminder"
+
+
+def reminder_id(reservation_id: uuid.UUID, slot_start: datetime) -> uuid.UUID:
+    """The reminder's stand-in for an event id: one per reservation and slot, so the
+    (event, recipient, channel) constraint records it once, and a rebooking to another
+    slot gets its own."""
+    return uuid.uuid5(reservation_id, f"reminder:{slot_start.astimezone(UTC).isoformat()}")
+
+
+async def record_due_reminders(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lead: timedelta,
+    storefront_url: str | None,
+    limit: int,
+) -> tuple[int, int]:
+    """Record the visitor's reminder of each confirmed, not cancelled reservation whose
+    slot starts within ``lead``; how many reservations were decided (at most ``limit``),
+    and how many reminders recorded.
+
+    Each reservation's current slot is decided once (``reminder_slot_start``): its
+    reminder recorded, or none when that slot was booked (confirmed or rebooked to) less
+    than ``lead`` before it starts: the confirmation said it all a moment ago. Rows are
+    taken with ``FOR UPDATE SKIP LOCKED``, so two processes never decide the same one,
+    and a cancellation handled meanwhile waits for this transaction (then withdraws the
+    reminder if it is still unsent: ``withdraw_reminders``).
+    """
+    due = (
+        await session.scalars(
+            select(Reservation)
+            .where(col(Reservation.confirmed_at).is_not(None))
+            .where(col(Reservation.cancelled_at).is_(None))
+            .where(col(Reservation.visitor_email).is_not(None))
+            .where(col(Reservation.slot_start) > now)
+            .where(col(Reservation.slot_start) <= now + lead)
+            .where(
+                or_(
+                    col(Reservation.reminder_slot_start).is_(None),
+                    col(Reservation.reminder_slot_start) != col(Reservation.slot_start),
+                )
+            )
+            .order_by(col(Reservation.slot_start))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    recorded = 0
+    for reservation in due:
+        slot_start = reservation.slot_start
+        visitor = _visitor_of(reservation)
+        assert slot_start is not None and visitor is not None
+        reservation.reminder_slot_start = slot_start
+        booked = reservation.slot_booked_at or reservation.confirmed_at
+        if booked is not None and booked > slot_start - lead:
+            log.info(
+                "slot booked less than the reminder lead before it starts: no reminder",
+                extra={"reservation_id": str(reservation.id)},
+            )
+            continue
+        with tracer.start_as_current_span(
+            "reminder record", attributes={ATTR_RESERVATION_ID: str(reservation.id)}
+        ):
+            facts = await _reservation_facts(session, reservation)
+            activity = await activity_facts(session, reservation.activity_id)
+            origin = Origin(
+                event_id=reminder_id(reservation.id, slot_start),
+                event_type=REMINDER,
+                territory_id=reservation.territory_id,
+                provider_id=reservation.provider_id,
+                reservation_id=reservation.id,
+                slot_id=None,
+                trace_headers=current_trace_carrier(),
+            )
+            rendered = mails.visitor_reminder(
+                visitor,
+                facts,
+                activity.meeting_point,
+                storefront_url,
+                what_to_bring=activity.what_to_bring,
+            )
+            recorded += await _record(session, [_visitor_mail(origin, rendered, visitor)])
+    return len(due), recorded
+
+
+async def withdraw_reminders(session: AsyncSession, reservation_id: uuid.UUID) -> None:
+    """A reminder not yet handed to the sender is not sent after a cancellation or a
+    rebooking (the new slot gets its own)."""
+    await session.execute(
+        update(OutgoingMail)
+        .where(col(OutgoingMail.reservation_id) == reservation_id)
+        .where(col(OutgoingMail.event_type) == REMINDER)
+        .where(col(OutgoingMail.status) == MailStatus.PENDING)
+        .values(
+            status=MailStatus.FAILED, error="withdrawn: the reservation changed before it went out"
+        )
+    )
+
+
+# --- the provider's daily digest ------------------------------------------------------
+
+#: ``outgoing_mail.event_type`` of a daily digest (the clock causes it, no event).
+DIGEST = "notifications.provider-digest"
+
+
+def next_digest_time(hour: int, timezone: str, after: datetime) -> datetime:
+    """The first ``hour``:00 local time in ``timezone`` strictly after ``after`` (UTC)."""
+    tz = mails.zone(timezone)
+    day = after.astimezone(tz).date()
+    while True:
+        candidate = datetime.combine(day, time(hour), tzinfo=tz)
+        if candidate > after:
+            return candidate.astimezone(UTC)
+        day += timedelta(days=1)
+
+
+def digest_id(provider_id: uuid.UUID, day: date) -> uuid.UUID:
+    """The digest's stand-in for an event id: one per provider and local day."""
+    return uuid.uuid5(provider_id, f"digest:{day.isoformat()}")
+
+
+async def record_due_digests(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> tuple[int, int]:
+    """Record each due provider digest; how many providers were decided (at most
+    ``limit``) and how many digests recorded.
+
+    A digest is due at the provider's ``digest_hour`` of its local day. It lists the
+    lines waiting since the previous one; with none, nothing is sent. Either way that
+    day is done: the next digest is due at the same hour the next local day. The rows
+    are taken ``FOR UPDATE SKIP LOCKED`` and the mail (unique per provider and day) is
+    recorded in the same transaction that marks the lines and moves the schedule, so a
+    day's digest is recorded once even with several processes.
+    """
+    due = (
+        await session.scalars(
+            select(ProviderPreference)
+            .where(col(ProviderPreference.next_digest_at) <= now)
+            .order_by(col(ProviderPreference.next_digest_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    recorded = 0
+    for preference in due:
+        assert preference.next_digest_at is not None
+        day = preference.next_digest_at.astimezone(mails.zone(preference.timezone)).date()
+        entries = (
+            await session.scalars(
+                select(DigestEntry)
+                .where(col(DigestEntry.provider_id) == preference.provider_id)
+                .where(col(DigestEntry.digest_date).is_(None))
+                .order_by(col(DigestEntry.created_at))
+                .with_for_update()
+            )
+        ).all()
+        if entries:
+            with tracer.start_as_current_span("digest record"):
+                origin = Origin(
+                    event_id=digest_id(preference.provider_id, day),
+                    event_type=DIGEST,
+                    territory_id=preference.territory_id,
+                    provider_id=preference.provider_id,
+                    reservation_id=None,
+                    slot_id=None,
+                    trace_headers=current_trace_carrier(),
+                )
+                rendered = mails.provider_digest(day, [(e.kind, e.line) for e in entries])
+                recorded += await _record(
+                    session, [await _provider_mail(session, origin, rendered)]
+                )
+            for entry in entries:
+                entry.digest_date = day
+        log.info(
+            "provider digest decided",
+            extra={"provider_id": str(preference.provider_id), "lines": len(entries)},
+        )
+        preference.last_digest_date = day
+        preference.next_digest_at = (
+            next_digest_time(preference.digest_hour, preference.timezone, now)
+            if preference.booking_notices == BookingNotices.DAILY_DIGEST
+            else None
+        )
+    return len(due), recorded
+
+
+async def _visible_provider(
+    session: AsyncSession, principal: Principal, provider_id: uuid.UUID
+) -> Provider:
+    provider = await session.get(Provider, provider_id)
+    if provider is None or not principal.sees_provider(provider.id, provider.territory_id):
+        raise not_found("provider")
+    return provider
+
+
+async def _default_timezone(session: AsyncSession, provider_id: uuid.UUID) -> str:
+    """The time zone of the provider's activities (the first one catalog told us of)."""
+    known = await session.scalar(
+        select(col(Activity.timezone))
+        .where(col(Activity.provider_id) == provider_id)
+        .order_by(col(Activity.updated_at))
+        .limit(1)
+    )
+    return known or mails.DEFAULT_TIMEZONE
+
+
+def _preferences_public(
+    provider_id: uuid.UUID, preference: ProviderPreference | None, timezone: str
+) -> NotificationPreferences:
+    if preference is None:
+        return NotificationPreferences(
+            provider_id=provider_id,
+            booking_notices=BookingNotices.EACH,
+            digest_hour=18,
+            timezone=timezone,
+            next_digest_at=None,
+            last_digest_date=None,
+        )
+    return NotificationPreferences.model_validate(preference, from_attributes=True)
+
+
+async def get_preferences(
+    session: AsyncSession, principal: Principal, provider_id: uuid.UUID
+) -> NotificationPreferences:
+    """The provider itself and its territory's office staff read them."""
+    await _visible_provider(session, principal, provider_id)
+    preference = await session.get(ProviderPreference, provider_id)
+    return _preferences_public(
+        provider_id, preference, await _default_timezone(session, provider_id)
+    )
+
+
+async def put_preferences(
+    session: AsyncSession,
+    principal: Principal,
+    provider_id: uuid.UUID,
+    body: NotificationPreferencesIn,
+) -> NotificationPreferences:
+    """The provider itself, or its territory's office staff, choose one e-mail per
+    booking event or a daily digest. Lines already waiting for a digest still go out
+    in one last digest at its planned time after switching back to one e-mail each."""
+    provider = await _visible_provider(session, principal, provider_id)
+    timezone = body.timezone or await _default_timezone(session, provider_id)
+    preference = await session.get(ProviderPreference, provider_id, with_for_update=True)
+    if preference is None:
+        preference = ProviderPreference(provider_id=provider_id, territory_id=provider.territory_id)
+        session.add(preference)
+    preference.booking_notices = body.booking_notices
+    preference.digest_hour = body.digest_hour
+    preference.timezone = timezone
+    preference.updated_at = utcnow()
+    if body.booking_notices == BookingNotices.DAILY_DIGEST:
+        # Today's digest is still due if its hour has not passed yet, and not sent yet.
+        after = utcnow()
+        upcoming = next_digest_time(body.digest_hour, timezone, after)
+        day = upcoming.astimezone(mails.zone(timezone)).date()
+        if preference.last_digest_date is not None and day <= preference.last_digest_date:
+            upcoming = next_digest_time(body.digest_hour, timezone, upcoming)
+        preference.next_digest_at = upcoming
+    await session.flush()
+    return _preferences_public(provider_id, preference, timezone)
+
+
 # --- payments events -------------------------------------------------------------------
 
 
@@ -515,6 +847,26 @@ async def _record_refund(
                 rendered,
                 (visitor.name, str(visitor.email)),
                 dedup_key=dedup_key,
+            )
+        ],
+    )
+
+
+async def notify_payout_updated(
+    session: AsyncSession, envelope: Envelope, event: v1.PayoutUpdated
+) -> int:
+    """The provider hears of each payout paid or failed, once per payout and outcome
+    (the same outcome announced again under a new event id is told once)."""
+    origin = Origin.of(envelope, event)
+    return await _record(
+        session,
+        [
+            _mail(
+                origin,
+                RecipientKind.PROVIDER,
+                mails.provider_payout_notice(event),
+                await _provider_recipient(session, event.provider_id),
+                dedup_key=f"payout:{event.payout_id}:{event.status}",
             )
         ],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from email.headerregistry import Address
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from comptoir_common.settings import ServiceSettings
 from comptoir_notifications.mails import has_control_characters, mailbox
@@ -57,6 +57,12 @@ class NotificationsSettings(ServiceSettings):
     #: A mail still SENDING after this long was interrupted (the process stopped
     #: mid-send): it is reported UNKNOWN and never sent again.
     mail_stale_sending_seconds: float = 600.0
+
+    #: How long before its slot starts a visitor is reminded of a reservation (a booking
+    #: made later than that gets no reminder).
+    reminder_lead_hours: float = Field(default=24.0, gt=0)
+    #: Interval of the scheduler that records due reminders and daily digests.
+    scheduler_poll_seconds: float = 30.0
 
     #: Provider webhooks: bound on one whole delivery attempt (connect to status line).
     webhook_timeout_seconds: float = 10.0

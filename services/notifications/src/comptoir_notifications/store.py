@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +36,7 @@ class Activity(SQLModel, table=True):
     title: dict[str, str] = Field(sa_column=Column(JSONB, nullable=False))
     timezone: str = Field(default="Europe/Paris", max_length=64)
     meeting_point: str | None = Field(default=None, max_length=500)
+    what_to_bring: str | None = Field(default=None, max_length=500)
     version: int
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
@@ -52,7 +53,7 @@ class Reservation(SQLModel, table=True):
     activity_id: uuid.UUID
     provider_id: uuid.UUID
     territory_id: uuid.UUID = Field(index=True)
-    slot_start: datetime | None = Field(default=None, sa_type=Timestamp())
+    slot_start: datetime | None = Field(default=None, sa_type=Timestamp(), index=True)
     activity_title: dict[str, str] | None = Field(default=None, sa_column=Column(JSONB))
     #: Where the visitor's mails go (personal data: never logged, never in the API).
     visitor_name: str | None = Field(default=None, sa_column=Column(Text))
@@ -61,6 +62,11 @@ class Reservation(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_type=Timestamp())
     cancelled_at: datetime | None = Field(default=None, sa_type=Timestamp())
     rebooked_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    #: When the current slot was booked: the confirmation, or the latest rebooking.
+    slot_booked_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    #: The slot whose reminder was decided (recorded, or skipped because the slot was
+    #: booked too late for one): a rebooking to another slot calls for a new decision.
+    reminder_slot_start: datetime | None = Field(default=None, sa_type=Timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 
 
@@ -82,6 +88,53 @@ class WaitingNotice(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSONB, nullable=False)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class BookingNotices(StrEnum):
+    #: One e-mail per booking, rebooking and cancellation (the default).
+    EACH = "EACH"
+    #: One e-mail a day listing them, at the provider's chosen local hour.
+    DAILY_DIGEST = "DAILY_DIGEST"
+
+
+class ProviderPreference(SQLModel, table=True):
+    """How a provider wants to hear of its bookings (no row: one e-mail each)."""
+
+    __tablename__ = "provider_preference"
+
+    provider_id: uuid.UUID = Field(primary_key=True)
+    territory_id: uuid.UUID = Field(index=True)
+    booking_notices: str = Field(
+        default=BookingNotices.EACH, sa_column=Column(String(16), nullable=False)
+    )
+    #: Local hour (0-23) at which the day's digest goes out, in ``timezone``.
+    digest_hour: int = 18
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    #: When the next digest is due (``digest_hour`` of its local day); None when the
+    #: provider takes one e-mail each and no digest line waits.
+    next_digest_at: datetime | None = Field(default=None, sa_type=Timestamp(), index=True)
+    #: The local day of the last digest decided (sent, or nothing to tell).
+    last_digest_date: date | None = None
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+
+
+class DigestEntry(SQLModel, table=True):
+    """One line of a provider's next daily digest: a booking, a rebooking or a
+    cancellation recorded instead of its own e-mail (one per event)."""
+
+    __tablename__ = "digest_entry"
+
+    event_id: uuid.UUID = Field(primary_key=True)
+    provider_id: uuid.UUID = Field(index=True)
+    territory_id: uuid.UUID
+    reservation_id: uuid.UUID
+    #: ``booking``, ``change`` or ``cancellation``: the digest's section.
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    #: The line as the provider reads it (may name the visitor: never logged).
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
+    #: The local day of the digest that listed it; None while it waits for one.
+    digest_date: date | None = None
 
 
 class RecipientKind(StrEnum):
@@ -249,12 +302,15 @@ class WebhookDelivery(SQLModel, table=True):
 
 __all__ = [
     "Activity",
+    "BookingNotices",
     "DeliveryStatus",
+    "DigestEntry",
     "InboxMessage",
     "MailStatus",
     "OutboxMessage",
     "OutgoingMail",
     "Provider",
+    "ProviderPreference",
     "RecipientKind",
     "Reservation",
     "WaitingNotice",

@@ -5,7 +5,8 @@
    process dies mid-send, another claims the row once the lease is over);
 2. send each with httpx, concurrently (at most ``webhook_concurrency`` in flight; a slow
    endpoint holds one slot, never the others), with no database transaction open,
-   redirects not followed, the URL policy checked again first (DNS may have changed);
+   redirects not followed, the URL policy checked again first (DNS may have changed)
+   and the connection made to the very address that was checked (no second lookup);
 3. record the outcome in a second short transaction: DELIVERED on 2xx; otherwise
    PENDING again after the next wait of the retry schedule, or DEAD once it is used up.
 
@@ -34,12 +35,14 @@ from comptoir_common.telemetry import ATTR_EVENT_ID, context_from_carrier
 from comptoir_notifications.settings import NotificationsSettings
 from comptoir_notifications.store import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from comptoir_notifications.webhooks import (
+    Resolver,
     UnsafeUrl,
     body_of,
     check_url,
     retry_delay,
     signed_headers,
     signing_secrets,
+    system_resolver,
 )
 
 log = logging.getLogger("comptoir.notifications.webhooks")
@@ -73,13 +76,23 @@ class Attempt:
 
 
 class WebhookSender:
-    def __init__(self, sessions: SessionFactory, settings: NotificationsSettings) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settings: NotificationsSettings,
+        resolve: Resolver = system_resolver,
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.resolve = resolve
         self.client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=settings.webhook_timeout_seconds,
-            limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
+            # No connection is kept for another request: each attempt connects to the
+            # address its own check resolved (two names on one address never share one).
+            limits=httpx.Limits(
+                max_connections=settings.webhook_concurrency * 2, max_keepalive_connections=0
+            ),
             headers={"user-agent": "Comptoir-Webhooks/1"},
         )
 
@@ -189,15 +202,18 @@ class WebhookSender:
         """The HTTP exchange, bounded in time; never inside a database transaction."""
         timeout = self.settings.webhook_timeout_seconds
         try:
-            await check_url(item.url, self.settings)
+            checked = await check_url(item.url, self.settings, self.resolve)
         except UnsafeUrl as exc:
             return Attempt(False, error=f"URL refused: {exc}")
+        url, host_header, extensions = checked.target()
         body = body_of(item.payload)
-        headers = signed_headers(str(item.event_id), utcnow(), body, item.secrets)
+        headers = signed_headers(str(item.event_id), utcnow(), body, item.secrets) | host_header
         try:
             async with (
                 asyncio.timeout(timeout),
-                self.client.stream("POST", item.url, content=body.encode(), headers=headers) as r,
+                self.client.stream(
+                    "POST", url, content=body.encode(), headers=headers, extensions=extensions
+                ) as r,
             ):
                 status = r.status_code
         except TimeoutError:

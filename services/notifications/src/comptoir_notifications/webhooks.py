@@ -15,10 +15,13 @@ import logging
 import secrets
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,12 +84,49 @@ def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     )
 
 
-async def check_url(url: str, settings: NotificationsSettings) -> None:
+#: Resolves a host name to the addresses to check (and connect to): ``(host, port)``.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]).split("%")[0] for info in infos]
+
+
+@dataclass(frozen=True)
+class CheckedUrl:
+    """A webhook URL that passed the policy, and the address it was checked with."""
+
+    url: str
+    #: The checked address to connect to; None for an allow-listed host (outside
+    #: production), connected to as named.
+    address: str | None
+
+    def target(self) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+        """What to ask httpx for: the URL with its host replaced by the checked address,
+        the ``Host`` header, and the TLS server name (``sni_hostname``, also the name the
+        certificate is verified against), both carrying the name.
+
+        The connection goes to the address that was checked, so a second DNS answer
+        (rebinding to a private address after the check) is never used.
+        """
+        named = httpx.URL(self.url)
+        if self.address is None:
+            return named, {}, {}
+        pinned = named.copy_with(host=self.address)
+        return pinned, {"host": named.netloc.decode("ascii")}, {"sni_hostname": named.host}
+
+
+async def check_url(
+    url: str, settings: NotificationsSettings, resolve: Resolver = system_resolver
+) -> CheckedUrl:
     """Refuse a URL unless it is https and its host resolves to public addresses only.
 
     Outside production, hosts of ``COMPTOIR_WEBHOOK_ALLOWED_HOSTS`` may be http and
     resolve anywhere. Checked at registration and again before every attempt (the
-    host's DNS answer may have changed since).
+    host's DNS answer may have changed since): the host is resolved once, every address
+    it resolves to is checked, and the attempt connects to one of those very addresses
+    (``CheckedUrl.target``).
     """
     try:
         parts = urlsplit(url)
@@ -99,24 +139,23 @@ async def check_url(url: str, settings: NotificationsSettings) -> None:
     if parts.username or parts.password:
         raise UnsafeUrl("the URL must not carry credentials")
     if host in settings.webhook_allowed_host_set:
-        return
+        return CheckedUrl(url, None)
     if parts.scheme != "https":
         raise UnsafeUrl("the URL must use https")
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port or 443, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
+            found = await resolve(host, port or 443)
+            addresses = [ipaddress.ip_address(a) for a in found]
+        except (OSError, ValueError) as exc:
             raise UnsafeUrl(f"the host does not resolve: {exc}") from exc
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses or any(_forbidden(a) for a in addresses):
         raise UnsafeUrl(
             "the host resolves to a loopback, private, link-local, multicast, "
             "unspecified or metadata address"
         )
+    return CheckedUrl(url, str(addresses[0]))
 
 
 # --- secrets and signatures ------------------------------------------------------------

@@ -19,21 +19,26 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from alembic import command
+from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select, text
 
+from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenVerifier
 from comptoir_common.db import SessionFactory, make_engine, make_session_factory
 from comptoir_common.events import Envelope, EventPayload, v1
 from comptoir_common.inbox import Consumers
 from comptoir_common.migrations import alembic_config, upgrade_to_head
+from comptoir_common.problems import install_problem_handlers
+from comptoir_notifications.api import router
 from comptoir_notifications.consumers import build_consumers
 from comptoir_notifications.sender import MailSender
 from comptoir_notifications.settings import NotificationsSettings
@@ -47,6 +52,7 @@ TEST_DATABASE_URL = os.environ.get(
 CAPTURE_API = os.environ.get("COMPTOIR_TEST_MAIL_API", "http://127.0.0.1:8025")
 TABLES = (
     "webhook_delivery, webhook_endpoint, outgoing_mail, waiting_notice, reservation, "
+    "provider_preference, digest_entry, "
     "provider, activity, inbox, outbox"
 )
 
@@ -93,6 +99,24 @@ def consumers(settings: NotificationsSettings, sessions: SessionFactory) -> Cons
     consumers.sessions = sessions
     consumers.retry_backoff_seconds = 0.0
     return consumers
+
+
+@pytest.fixture
+async def client(settings, sessions) -> AsyncIterator[httpx.AsyncClient]:
+    # The wiring create_service_app does, without the broker the lifespan would start.
+    app = FastAPI()
+    app.state.token_verifier = TokenVerifier(
+        {
+            OFFICE_ISSUER: settings.auth_office_public_key,
+            VISITOR_ISSUER: settings.auth_visitor_public_key,
+        }
+    )
+    app.state.runtime = SimpleNamespace(sessions=sessions)
+    install_problem_handlers(app)
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
 
 
 @pytest.fixture
@@ -148,7 +172,12 @@ class Booking:
             email=self.provider_email,
         )
 
-    def activity(self, version: int = 1, meeting_point: str | None = None) -> v1.ActivityUpdated:
+    def activity(
+        self,
+        version: int = 1,
+        meeting_point: str | None = None,
+        what_to_bring: str | None = None,
+    ) -> v1.ActivityUpdated:
         return v1.ActivityUpdated(
             activity_id=self.activity_id,
             provider_id=self.provider_id,
@@ -161,6 +190,7 @@ class Booking:
             timezone="Europe/Paris",
             units=[v1.UnitPrice(id="adult", price_cents=1500)],
             meeting_point=meeting_point,
+            what_to_bring=what_to_bring,
         )
 
     def confirmed(

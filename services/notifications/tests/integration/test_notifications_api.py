@@ -3,37 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from types import SimpleNamespace
 
-import httpx
-import pytest
-from fastapi import FastAPI
-
-from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenIssuer, TokenVerifier
+from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenIssuer
 from comptoir_common.events import v1
-from comptoir_common.problems import install_problem_handlers
 from comptoir_common.settings import dev_key_path
-from comptoir_notifications.api import router
-
-
-@pytest.fixture
-async def client(settings, sessions) -> AsyncIterator[httpx.AsyncClient]:
-    # The wiring create_service_app does, without the broker the lifespan would start.
-    app = FastAPI()
-    app.state.token_verifier = TokenVerifier(
-        {
-            OFFICE_ISSUER: settings.auth_office_public_key,
-            VISITOR_ISSUER: settings.auth_visitor_public_key,
-        }
-    )
-    app.state.runtime = SimpleNamespace(sessions=sessions)
-    install_problem_handlers(app)
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
-
 
 office = TokenIssuer(dev_key_path("office.pem"), OFFICE_ISSUER)
 booking_issuer = TokenIssuer(dev_key_path("visitor.pem"), VISITOR_ISSUER)

@@ -31,7 +31,12 @@ async def test_confirmation_processed_twice_sends_exactly_two_mails(
     assert (
         await consumers.process(
             v1.ActivityUpdated,
-            to_wire(booking.activity(meeting_point="Pont de Montignac"), "catalog"),
+            to_wire(
+                booking.activity(
+                    meeting_point="Pont de Montignac", what_to_bring="Sandals & a dry bag"
+                ),
+                "catalog",
+            ),
         )
         == "applied"
     )
@@ -75,6 +80,9 @@ async def test_confirmation_processed_twice_sends_exactly_two_mails(
         assert "€35.00" in part
         assert str(booking.reservation_id) in part
         assert "Pont de Montignac" in part
+        assert "What to bring" in part
+    assert "What to bring: Sandals & a dry bag" in text
+    assert "Sandals &amp; a dry bag" in html
 
     provider = by_recipient[booking.provider_email]
     assert provider["Subject"] == (
@@ -239,7 +247,8 @@ async def test_catalog_projections_ignore_older_versions(
     )
     await consumers.process(v1.ProviderUpdated, to_wire(booking.provider(version=1, name="Ancien")))
     await consumers.process(
-        v1.ActivityUpdated, to_wire(booking.activity(version=3, meeting_point="B"))
+        v1.ActivityUpdated,
+        to_wire(booking.activity(version=3, meeting_point="B", what_to_bring="Gloves")),
     )
     await consumers.process(
         v1.ActivityUpdated, to_wire(booking.activity(version=2, meeting_point="A"))
@@ -248,7 +257,7 @@ async def test_catalog_projections_ignore_older_versions(
         provider = await session.get(Provider, booking.provider_id)
         activity = await session.get(Activity, booking.activity_id)
     assert (provider.name, provider.version) == ("Nouveau", 2)
-    assert (activity.meeting_point, activity.version) == ("B", 3)
+    assert (activity.meeting_point, activity.what_to_bring, activity.version) == ("B", "Gloves", 3)
 
 
 async def test_interrupted_send_is_reported_unknown_and_never_resent(

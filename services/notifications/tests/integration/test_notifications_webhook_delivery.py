@@ -19,11 +19,19 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
-from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenIssuer, TokenVerifier
+from comptoir_common.auth import (
+    OFFICE_ISSUER,
+    VISITOR_ISSUER,
+    Principal,
+    TokenIssuer,
+    TokenVerifier,
+)
 from comptoir_common.events import v1
-from comptoir_common.problems import install_problem_handlers
+from comptoir_common.problems import Problem, install_problem_handlers
 from comptoir_common.settings import dev_key_path
+from comptoir_notifications import webhooks
 from comptoir_notifications.api import router
+from comptoir_notifications.schemas import WebhookEndpointIn
 from comptoir_notifications.settings import NotificationsSettings
 from comptoir_notifications.store import WebhookDelivery
 from comptoir_notifications.webhook_sender import WebhookSender
@@ -337,3 +345,68 @@ async def test_the_background_loop_keeps_sending_while_one_endpoint_hangs(
         await sender.aclose()
     sent = [s for s in spans.get_finished_spans() if s.name == "webhook send"]
     assert sent and all("visitor" not in str(s.attributes) for s in sent)
+
+
+async def test_a_name_resolving_to_loopback_is_refused_in_production(
+    client, consumers, sessions, wsettings, receivers, booking, to_wire
+) -> None:
+    """``localhost`` resolves to 127.0.0.1: production refuses it when the endpoint is
+    registered, and again when a delivery is attempted (an endpoint registered while
+    the name still resolved elsewhere, as in DNS rebinding), without connecting."""
+    receiver = await receivers(200)
+    url = f"https://localhost:{receiver.port}/hook"
+    production = wsettings.model_copy(
+        update={"environment": "production", "webhook_allowed_hosts": "localhost,127.0.0.1"}
+    )
+    principal = Principal(
+        role="provider",
+        subject="p",
+        territory_id=booking.territory_id,
+        provider_id=booking.provider_id,
+    )
+    async with sessions() as session, session.begin():
+        with pytest.raises(Problem) as refused:
+            await webhooks.create_endpoint(
+                session,
+                principal,
+                WebhookEndpointIn(url=url, event_types=["booking.confirmed.v1"]),
+                production,
+            )
+    assert refused.value.status == 422 and "loopback" in refused.value.detail
+
+    # Registered while allowed (not production), then delivered by a production sender.
+    allowed = wsettings.model_copy(update={"webhook_allowed_hosts": "localhost"})
+    async with sessions() as session, session.begin():
+        await webhooks.create_endpoint(
+            session,
+            principal,
+            WebhookEndpointIn(url=url, event_types=["booking.confirmed.v1"]),
+            allowed,
+        )
+    await consumers.process(v1.ReservationConfirmed, to_wire(booking.confirmed()))
+    sender = WebhookSender(sessions, production)
+    try:
+        assert await sender.send_due() == 1
+    finally:
+        await sender.aclose()
+    [row] = await deliveries(sessions)
+    assert row.status == "PENDING" and row.attempts == 1
+    assert row.last_error is not None and row.last_error.startswith("URL refused")
+    assert "loopback" in row.last_error
+    assert receiver.requests == []
+
+
+async def test_a_pinned_attempt_connects_to_the_checked_address_with_the_name(
+    receivers,
+) -> None:
+    """``CheckedUrl.target`` against a real receiver: the TCP connection goes to the
+    checked address, the Host header still names the host."""
+    receiver = await receivers(204)
+    checked = webhooks.CheckedUrl(f"http://hooks.example.test:{receiver.port}/hook", "127.0.0.1")
+    url, host, extensions = checked.target()
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(url, content=b"{}", headers=host, extensions=extensions)
+    assert answer.status_code == 204
+    [(headers, body, _)] = receiver.requests
+    assert headers["host"] == f"hooks.example.test:{receiver.port}"
+    assert body == b"{}"

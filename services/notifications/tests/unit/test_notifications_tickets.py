@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -172,3 +173,37 @@ def test_attachments_survive_the_outgoing_mail_row() -> None:
     rendered = mails.visitor_confirmation(confirmed(), ACTIVITY, None)
     stored = [a.to_json() for a in rendered.attachments]
     assert tuple(mails.Attachment.from_json(a) for a in stored) == rendered.attachments
+
+
+def bodies(message: EmailMessage) -> tuple[str, str]:
+    plain = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert plain is not None and html is not None
+    return plain.get_content(), html.get_content()
+
+
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("fr", "À prévoir : Chaussures d'eau & <vêtements de rechange>"),
+        ("en", "What to bring: Chaussures d'eau & <vêtements de rechange>"),
+    ],
+)
+def test_the_mail_says_what_to_bring_in_both_parts(locale: v1.Locale, line: str) -> None:
+    activity = replace(ACTIVITY, what_to_bring="Chaussures d'eau & <vêtements de rechange>")
+    message = message_of(mails.visitor_confirmation(confirmed(locale), activity, None))
+    plain, html = bodies(message)
+    assert line in plain
+    label = mails.label("what_to_bring", locale)
+    assert f"{label}</th><td>Chaussures d&#x27;eau &amp; &lt;vêtements de rechange&gt;</td>" in (
+        html
+    )
+    assert "<vêtements" not in html
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_nothing_about_what_to_bring_when_it_is_not_said(locale: v1.Locale) -> None:
+    message = message_of(mails.visitor_confirmation(confirmed(locale), ACTIVITY, None))
+    for part in bodies(message):
+        assert "À prévoir" not in part and "What to bring" not in part
+        assert "Plage d" in part  # the meeting point is still there
