@@ -19,6 +19,6 @@ if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
   echo "• installing Python packages"
   uv pip install --quiet -p .venv -r requirements.txt
   uv pip install --quiet -p .venv --no-deps \
-    -e libs/common -e ops -e services/catalog -e services/booking -e services/payments -e services/notifications
+    -e libs/common -e ops -e services/catalog -e services/booking -e services/payments -e services/notifications -e services/web
   echo "$want" > $stamp
 fi

@@ -19,6 +19,7 @@ SUITES = [
     ("booking", "services/booking/tests"),
     ("payments", "services/payments/tests"),
     ("notifications", "services/notifications/tests"),
+    ("web", "services/web/tests"),
     ("infrastructure", "ops/tests"),
     ("end-to-end", "tests/e2e"),
 ]

@@ -1,8 +1,11 @@
-"""End-to-end harness: the real infrastructure and the four real service processes.
+"""End-to-end harness: the real infrastructure and the real service processes.
 
 The platform under test is isolated from a running demo: its own ports (1800x), its own
 databases (``comptoir_e2e_<service>``, recreated), and its own Kafka topics under a
 namespace unique to the run (deleted afterwards).
+
+``COMPTOIR_E2E_SLOT=N`` (1-9) moves a run to ports 18N00-18N04 (18N00: the storefront)
+and databases ``comptoir_e2eN_<service>``, so that several runs can share one machine.
 """
 
 from __future__ import annotations
@@ -45,11 +48,21 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float = 30) -> T
 
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Platform]:
-    infra.up(timeout=180)
+    infra.up(timeout=180, browser=True)
     run = uuid.uuid4().hex[:8]
+    slot = int(os.environ.get("COMPTOIR_E2E_SLOT", "0"))
+    if not 0 <= slot <= 9:
+        raise pytest.UsageError("COMPTOIR_E2E_SLOT is a digit, 0 to 9")
+    base = 18000 + 100 * slot
     platform = Platform(
-        label="e2e-",
-        ports={"catalog": 18001, "booking": 18002, "payments": 18003, "notifications": 18004},
+        label=f"e2e{slot or ''}-",
+        ports={
+            "catalog": base + 1,
+            "booking": base + 2,
+            "payments": base + 3,
+            "notifications": base + 4,
+            "web": base + 0,
+        },
         kafka_namespace=f"e2e-{run}.",
         env={
             "COMPTOIR_ENVIRONMENT": "test",
@@ -190,9 +203,10 @@ def make_offer(
     for slot_id in slot_ids:
         wait_for(
             lambda slot_id=slot_id: (
-                t.booking.get(f"/v1/slots/{slot_id}/availability").status_code == 200
+                (r := t.booking.get(f"/v1/slots/{slot_id}/availability")).status_code == 200
+                and r.json()["bookable"]
             ),
-            "booking to learn the slot",
+            "booking to learn the slot, bookable once the provider's charges are enabled",
         )
     wait_for(
         lambda: (

@@ -38,14 +38,18 @@ CONTROL_BURSTS = 5
 @pytest.fixture
 def guarded_urls(platform: Platform) -> Iterator[list[str]]:
     """The platform's booking process and a second one on the same database."""
-    with booking_processes(platform, [18012]) as extra:
+    with booking_processes(platform, [platform.ports["booking"] + 10]) as extra:
         yield [platform.url("booking"), extra[0].url]
 
 
 @pytest.fixture
 def unguarded_urls(platform: Platform) -> Iterator[list[str]]:
     """Two booking processes with the naive read-then-write seat check."""
-    with booking_processes(platform, [18022, 18023], {"COMPTOIR_SEAT_GUARD": "false"}) as pair:
+    with booking_processes(
+        platform,
+        [platform.ports["booking"] + 20, platform.ports["booking"] + 21],
+        {"COMPTOIR_SEAT_GUARD": "false"},
+    ) as pair:
         yield [p.url for p in pair]
 
 

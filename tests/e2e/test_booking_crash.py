@@ -40,7 +40,9 @@ SHORT_HOLDS = {"COMPTOIR_HOLD_MINUTES": "0.05", "COMPTOIR_EXPIRY_INTERVAL_SECOND
 
 @pytest.fixture
 def pair(platform: Platform) -> Iterator[list[BookingProcess]]:
-    with booking_processes(platform, [18032, 18033], SHORT_HOLDS) as processes:
+    with booking_processes(
+        platform, [platform.ports["booking"] + 30, platform.ports["booking"] + 31], SHORT_HOLDS
+    ) as processes:
         yield processes
 
 

@@ -40,7 +40,9 @@ def _step(message: str) -> None:
 
 @app.command()
 def up(
-    services: Annotated[bool, typer.Option(help="Start the four services too.")] = True,
+    services: Annotated[
+        bool, typer.Option(help="Start the services and the storefront too.")
+    ] = True,
     seed: Annotated[bool, typer.Option(help="Load the demo data.")] = True,
 ) -> None:
     """Install what is missing, start everything on loopback, load the demo data."""
@@ -51,7 +53,8 @@ def up(
             status.update(f"[bold]{message}")
             _step(message)
 
-        infra.up(progress)
+        # `make test` brings up the infrastructure alone, with the browser its tests drive.
+        infra.up(progress, browser=not services)
         platform = Platform()
         platform.prepare(progress)
         if not services:
@@ -79,6 +82,8 @@ def _print_summary(platform: Platform, elapsed: float) -> None:
     say(f"\n[bold green]Comptoir is up[/bold green] ({elapsed:.0f}s), on loopback:\n")
     for row in platform.status():
         base = row["endpoint"]
+        if row["name"] == "web":
+            continue
         say(
             f"  [bold]{row['name']:<14}[/bold] {base}   API docs {base}/docs   "
             f"events {base}/asyncapi",
@@ -93,6 +98,13 @@ def _print_summary(platform: Platform, elapsed: float) -> None:
         say(f"  tail -f {_relative(row['log'])}", soft_wrap=True)
     say(f"  (infrastructure logs: {_relative(local_dir('log'))}/)")
     token = office_token(role="admin", territory_id=demo.DEMO_TERRITORY_ID)
+    if "web" in platform.ports:
+        web = platform.url("web")
+        say(
+            f"\n[bold]Storefront[/bold] for visitors: {web}/  (French {web}/fr/, "
+            f"English {web}/en/)",
+            soft_wrap=True,
+        )
     say(f"\nDemo territory Serre-Ponçon: {demo.DEMO_TERRITORY_ID}")
     say("Admin token for it (12 h; `make token` prints a fresh one):")
     print(token)

@@ -1,8 +1,9 @@
-"""The four Comptoir service processes, run locally on loopback.
+"""The Comptoir service processes, run locally on loopback.
 
 ``Platform()`` is what ``comptoir up`` runs (ports 8001-8004, databases
-``comptoir_<service>``). Tests build their own isolated ``Platform`` with other ports, their
-own databases and a Kafka namespace, so they never disturb a running demo.
+``comptoir_<service>``; the web storefront on 8000, which has no database). Tests build
+their own isolated ``Platform`` with other ports, their own databases and a Kafka
+namespace, so they never disturb a running demo.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ SERVICES: dict[str, int] = {
     "booking": 8002,
     "payments": 8003,
     "notifications": 8004,
+    "web": 8000,
 }
+#: Services that keep no state of their own: they only call the others' public APIs.
+WITHOUT_DATABASE = frozenset({"web"})
 OTLP_ENDPOINT = "http://127.0.0.1:4318"
 
 Progress = Callable[[str], None]
@@ -69,7 +73,7 @@ class Platform:
     def prepare(self, progress: Progress = _quiet, *, fresh: bool = False) -> None:
         """Keys, one database per service, and every topic with its dead-letter twin."""
         ensure_dev_keys()
-        names = [self.database(s) for s in self.ports]
+        names = [self.database(s) for s in self.ports if s not in WITHOUT_DATABASE]
         if fresh:
             for name in names:
                 recreate_database(name)
@@ -95,6 +99,14 @@ class Platform:
         }
         if "payments" in self.ports:
             env["COMPTOIR_PUBLIC_BASE_URL"] = self.url("payments")
+        if "web" in self.ports:
+            env["COMPTOIR_STOREFRONT_URL"] = self.url("web")
+        if service in WITHOUT_DATABASE:
+            del env["COMPTOIR_DATABASE_URL"]
+        if service == "web":
+            for api in ("catalog", "booking", "payments"):
+                if api in self.ports:
+                    env[f"COMPTOIR_{api.upper()}_URL"] = self.url(api)
         env.update(self.env)
         return env
 

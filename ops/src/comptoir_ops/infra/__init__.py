@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from .base import Component, InfraError, Progress, quiet
+from .browser import chromium_path
 from .collector import Collector, clear_spans, read_spans
 from .kafka import Kafka, delete_topics, ensure_topics, list_topics
 from .mailbox import Mailbox, clear_messages, list_messages, read_message
@@ -33,10 +34,15 @@ def get(name: str) -> Component:
     raise KeyError(f"no component named {name!r}; known: {', '.join(c.name for c in COMPONENTS)}")
 
 
-def up(progress: Progress = quiet, timeout: float = 120) -> list[str]:
-    """Install what is missing, start what is not, wait until all answer; the names started."""
+def up(progress: Progress = quiet, timeout: float = 120, *, browser: bool = False) -> list[str]:
+    """Install what is missing, start what is not, wait until all answer; the names started.
+
+    ``browser``: also install the Chromium the browser tests drive.
+    """
     for component in COMPONENTS:
         component.install(progress)
+    if browser:
+        chromium_path(progress)
     started = []
     for component in COMPONENTS:
         if component.start():
@@ -76,6 +82,7 @@ __all__ = [
     "Progress",
     "Redis",
     "StripeMock",
+    "chromium_path",
     "clear_messages",
     "clear_spans",
     "database_url",

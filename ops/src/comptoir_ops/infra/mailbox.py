@@ -20,7 +20,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
@@ -50,21 +50,43 @@ def _parse(raw: bytes) -> EmailMessage:
     return message
 
 
+_summaries: dict[str, dict[str, Any]] = {}
+_summaries_lock = threading.Lock()
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    # Headers only: the bodies (QR images, calendars) are not needed for a listing.
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(path.read_bytes())
+    return {
+        "id": path.stem,
+        "from": str(headers.get("From") or headers.get("X-MailFrom", "")),
+        "to": [r.strip() for r in str(headers.get("X-RcptTo", "")).split(",") if r.strip()],
+        "subject": str(headers.get("Subject", "")),
+        "date": str(headers.get("Date", "")),
+    }
+
+
 def list_messages() -> list[dict[str, Any]]:
-    """Summaries of the captured messages, oldest first."""
-    summaries = []
-    for path in sorted(mail_dir().glob("*.eml")):
-        message = _parse(path.read_bytes())
-        summaries.append(
-            {
-                "id": path.stem,
-                "from": str(message.get("From") or message.get("X-MailFrom", "")),
-                "to": [r.strip() for r in str(message.get("X-RcptTo", "")).split(",") if r.strip()],
-                "subject": str(message.get("Subject", "")),
-                "date": str(message.get("Date", "")),
-            }
-        )
-    return summaries
+    """Summaries of the captured messages, oldest first.
+
+    A message file is written once (renamed into place) and never changed, so each one is
+    read once and its summary kept: listing stays cheap however often tests poll it.
+    """
+    paths = sorted(mail_dir().glob("*.eml"))
+    with _summaries_lock:
+        present = {path.name for path in paths}
+        for gone in set(_summaries) - present:
+            del _summaries[gone]
+        summaries = []
+        for path in paths:
+            summary = _summaries.get(path.name)
+            if summary is None:
+                try:
+                    summary = _summaries[path.name] = _summary(path)
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+            summaries.append(summary)
+        return summaries
 
 
 def _message_path(message_id: str) -> Path:

@@ -1,0 +1,1 @@
+"""Comptoir's web storefront: the visitors' pages over the services' public APIs."""

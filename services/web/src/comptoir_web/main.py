@@ -1,0 +1,136 @@
+"""The web storefront process (port 8000): server-rendered pages over the public APIs of
+catalog, booking and payments. It owns no database and no Kafka topic."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from comptoir_common.logs import setup_logging
+from comptoir_common.telemetry import instrument_libraries, setup_tracing, shutdown_tracing
+from comptoir_web.backends import Backends
+from comptoir_web.pages import PageNotFound, error_page, not_found_page, router
+from comptoir_web.settings import WebSettings
+
+log = logging.getLogger("comptoir.web")
+
+#: Pages load only their own stylesheet and script; nothing may frame them elsewhere.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; "
+        "script-src 'self'; form-action 'self' https://checkout.stripe.com; "
+        "frame-ancestors 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "web"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: catalog, booking and payments answer",
+        responses={503: {"description": "a service the pages need is unreachable"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        backends: Backends | None = getattr(request.app.state, "backends", None)
+        if backends is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        checks = await backends.ready()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return router
+
+
+def create_app(
+    settings: WebSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The storefront; ``transport`` lets tests answer for the other services."""
+    settings = settings or WebSettings()
+    setup_logging(settings.service_name, settings.log_level)
+    setup_tracing(settings.service_name)
+    instrument_libraries()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.backends = Backends(settings, transport)
+        log.info("service started", extra={"port": settings.port})
+        try:
+            yield
+        finally:
+            await app.state.backends.aclose()
+            shutdown_tracing()
+
+    app = FastAPI(
+        title="Comptoir storefront",
+        description="The visitors' web pages: search, book, pay, tickets, my reservation.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        else:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return not_found_page(request)
+        if exc.status_code == 405:
+            return not_found_page(request)
+        return error_page(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A path that does not parse (an unknown language, a malformed id) is no page.
+        return not_found_page(request)
+
+    @app.exception_handler(PageNotFound)
+    async def _page_not_found(request: Request, exc: PageNotFound) -> Response:
+        return not_found_page(request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return error_page(request)
+
+    app.include_router(_ops_router())
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,static", exclude_spans=["receive", "send"]
+    )
+    return app
+
+
+app = create_app()

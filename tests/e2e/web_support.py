@@ -1,0 +1,79 @@
+"""Browser tests of the storefront: Debian's Chromium driven by Playwright, and the
+screenshots they leave in ``docs/screenshots/`` at phone and desktop widths."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from comptoir_ops import infra
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+#: Pages wait on the platform's events (a payment confirming a hold): give them time.
+expect.set_options(timeout=30_000)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session", name="browser")
+def chromium_browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=infra.chromium_path(), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(name="page")
+def browser_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/Paris")
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def screenshots(page: Page, name: str) -> None:
+    """The page as it is now, at desktop then phone width (full length), then back."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def read_qr(page: Page, selector: str) -> str:
+    """Decode the QR code drawn in ``selector``, as a phone camera at the door would."""
+    png = page.locator(selector).screenshot()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert found, "no QR code could be read on the page"
+    return str(found[0].text)
+
+
+def visitor_token(page: Page, reservation_id: str) -> str:
+    """The visitor token the storefront keeps for this reservation (an HttpOnly cookie)."""
+    name = "cpt_r_" + reservation_id.replace("-", "")
+    for cookie in page.context.cookies():
+        if cookie["name"] == name:
+            return str(cookie["value"])
+    raise AssertionError(f"no visitor token cookie for reservation {reservation_id}")
