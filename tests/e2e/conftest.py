@@ -146,6 +146,25 @@ def send_webhook(
     )
 
 
+def slot_availability(platform: Platform, slot_id: str) -> dict[str, Any]:
+    """Booking's public seat counts of a slot."""
+    answer = httpx.get(platform.url("booking") + f"/v1/slots/{slot_id}/availability")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def reservation_of(platform: Platform, reservation_id: str, token: str) -> dict[str, Any]:
+    """A reservation as booking shows it to ``token`` (the visitor's, or staff's)."""
+    answer = httpx.get(
+        platform.url("booking") + f"/v1/reservations/{reservation_id}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
 def make_offer(
     platform: Platform,
     t: Territory,

@@ -22,31 +22,16 @@ from tests.e2e.conftest import (
     mails_to,
     make_offer,
     produce,
+    reservation_of,
     reserve,
     send_webhook,
+    slot_availability,
     wait_consumed,
     wait_for,
     wait_payment,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def _availability(platform: Platform, slot_id: str) -> dict[str, Any]:
-    answer = httpx.get(platform.url("booking") + f"/v1/slots/{slot_id}/availability")
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def _reservation(platform: Platform, reservation_id: str, token: str) -> dict[str, Any]:
-    answer = httpx.get(
-        platform.url("booking") + f"/v1/reservations/{reservation_id}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def _pay(platform: Platform, t: Territory, reservation_id: str) -> dict[str, Any]:
@@ -73,7 +58,7 @@ def test_a_visitor_books_pays_and_both_sides_get_their_email(
     assert hold["status"] == "ON_HOLD"
     assert hold["total_cents"] == 7000 and hold["currency"] == "EUR"
     assert hold["expires_at"] > hold["created_at"]
-    seats = _availability(platform, offer.slot_id)
+    seats = slot_availability(platform, offer.slot_id)
     assert (seats["on_hold"], seats["confirmed"], seats["remaining"]) == (2, 0, 10)
 
     payment = _pay(platform, territory, hold["id"])
@@ -82,14 +67,14 @@ def test_a_visitor_books_pays_and_both_sides_get_their_email(
 
     confirmed = wait_for(
         lambda: (
-            (r := _reservation(platform, hold["id"], hold["visitor_token"]))["status"]
+            (r := reservation_of(platform, hold["id"], hold["visitor_token"]))["status"]
             == "CONFIRMED"
             and r
         ),
         "the reservation to be confirmed",
     )
     assert confirmed["seats"] == 2
-    seats = _availability(platform, offer.slot_id)
+    seats = slot_availability(platform, offer.slot_id)
     assert (seats["on_hold"], seats["confirmed"], seats["remaining"]) == (0, 2, 10)
 
     visitor_mail = wait_for(lambda: mails_to(visitor_email), "the visitor's confirmation")
@@ -111,10 +96,31 @@ def test_a_visitor_books_pays_and_both_sides_get_their_email(
     )
 
 
+def test_an_office_fee_is_taken_from_the_payment_and_shown_to_the_provider(
+    platform: Platform, territory: Territory
+) -> None:
+    answer = territory.catalog.put(
+        f"/v1/territories/{territory.id}",
+        json={"name": "Serre-Ponçon", "currency": "EUR", "fee_rate_bps": 250},
+    )
+    assert answer.status_code == 200, answer.text
+    offer = make_offer(platform, territory, capacity=6)
+    created = reserve(platform, offer, adults=2)
+    assert created.status_code == 201, created.text
+    hold = created.json()
+
+    payment = _pay(platform, territory, hold["id"])
+    assert (payment["amount_cents"], payment["application_fee_cents"]) == (7000, 175)
+    provider_mail = wait_for(lambda: mails_to(offer.provider_email), "the provider's notice")
+    provider_text = provider_mail[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Frais de l'office de tourisme : 1,75" in provider_text
+    assert "Vous recevez : 68,25" in provider_text
+
+
 def test_a_failed_payment_gives_the_seats_back(platform: Platform, territory: Territory) -> None:
     offer = make_offer(platform, territory, capacity=4)
     hold = reserve(platform, offer, adults=3).json()
-    assert _availability(platform, offer.slot_id)["remaining"] == 1
+    assert slot_availability(platform, offer.slot_id)["remaining"] == 1
     payment = wait_payment(territory, hold["id"])
     answer = send_webhook(
         platform,
@@ -124,10 +130,12 @@ def test_a_failed_payment_gives_the_seats_back(platform: Platform, territory: Te
     )
     assert answer.status_code == 200
     wait_for(
-        lambda: _reservation(platform, hold["id"], hold["visitor_token"])["status"] == "CANCELLED",
+        lambda: (
+            reservation_of(platform, hold["id"], hold["visitor_token"])["status"] == "CANCELLED"
+        ),
         "the hold to be released",
     )
-    seats = _availability(platform, offer.slot_id)
+    seats = slot_availability(platform, offer.slot_id)
     assert (seats["on_hold"], seats["confirmed"], seats["remaining"]) == (0, 0, 4)
 
 
@@ -139,7 +147,7 @@ def test_holds_never_exceed_capacity(platform: Platform, territory: Territory) -
     assert len(refused) == 2
     assert refused[0].headers["content-type"] == "application/problem+json"
     assert refused[0].json()["remaining"] == 1
-    assert _availability(platform, offer.slot_id)["remaining"] == 1
+    assert slot_availability(platform, offer.slot_id)["remaining"] == 1
 
 
 def test_idempotency_key_replays_the_first_answer(platform: Platform, territory: Territory) -> None:
@@ -152,7 +160,7 @@ def test_idempotency_key_replays_the_first_answer(platform: Platform, territory:
     assert again.headers.get("idempotent-replayed") == "true"
     different = reserve(platform, offer, adults=3, email="same@example.org", key=key)
     assert different.status_code == 422
-    assert _availability(platform, offer.slot_id)["on_hold"] == 2
+    assert slot_availability(platform, offer.slot_id)["on_hold"] == 2
 
 
 def test_a_redelivered_webhook_and_event_change_nothing(
@@ -190,7 +198,7 @@ def test_a_redelivered_webhook_and_event_change_nothing(
     wait_consumed(platform, "booking", "payments.payment-succeeded.v1")
     time.sleep(1.0)  # give the mail sender a beat: nothing more may arrive
     assert len(mails_to(visitor_email)) == 1
-    seats = _availability(platform, offer.slot_id)
+    seats = slot_availability(platform, offer.slot_id)
     assert (seats["confirmed"], seats["on_hold"]) == (2, 0)
 
 
@@ -306,7 +314,7 @@ def test_a_forged_or_unsigned_webhook_is_refused(platform: Platform, territory: 
         assert answer.status_code == 400
         assert answer.headers["content-type"] == "application/problem+json"
     assert wait_payment(territory, hold["id"])["status"] != "SUCCEEDED"
-    assert _reservation(platform, hold["id"], hold["visitor_token"])["status"] == "ON_HOLD"
+    assert reservation_of(platform, hold["id"], hold["visitor_token"])["status"] == "ON_HOLD"
 
 
 def test_nobody_reads_someone_elses_reservation(platform: Platform, territory: Territory) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -18,8 +16,10 @@ from comptoir_ops.platform import Platform
 from tests.e2e.conftest import (
     Territory,
     make_offer,
+    reservation_of,
     reserve,
     send_webhook,
+    slot_availability,
     wait_payment,
 )
 from tests.e2e.web_support import (  # noqa: F401 - the fixtures "browser" and "page"
@@ -31,23 +31,6 @@ from tests.e2e.web_support import (  # noqa: F401 - the fixtures "browser" and "
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def _availability(platform: Platform, slot_id: str) -> dict[str, Any]:
-    answer = httpx.get(platform.url("booking") + f"/v1/slots/{slot_id}/availability")
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def _reservation(platform: Platform, reservation_id: str, token: str) -> dict[str, Any]:
-    answer = httpx.get(
-        platform.url("booking") + f"/v1/reservations/{reservation_id}",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def _departures(days: list[int]) -> list[datetime]:
@@ -131,7 +114,7 @@ def test_a_visitor_books_pays_reads_the_ticket_rebooks_and_cancels(
     countdown = page.get_by_role("timer")
     expect(countdown).to_have_text(re.compile(r"^1[45]:\d\d$"))
     expect(page.locator(".summary")).to_contain_text("€70.00")
-    seats = _availability(platform, first)
+    seats = slot_availability(platform, first)
     assert (seats["on_hold"], seats["remaining"]) == (2, 10)
     expect(page.get_by_role("button", name=re.compile("Simulated payment"))).to_be_visible()
     screenshots(page, "storefront-hold")
@@ -141,9 +124,9 @@ def test_a_visitor_books_pays_reads_the_ticket_rebooks_and_cancels(
     expect(page.get_by_role("heading", level=1)).to_have_text("Booking confirmed")
     code = page.locator("#ticket-code").inner_text()
     token = visitor_token(page, reservation_id)
-    assert code == _reservation(platform, reservation_id, token)["ticket_code"]
+    assert code == reservation_of(platform, reservation_id, token)["ticket_code"]
     assert read_qr(page, ".ticket .qr") == code
-    seats = _availability(platform, first)
+    seats = slot_availability(platform, first)
     assert (seats["on_hold"], seats["confirmed"], seats["remaining"]) == (0, 2, 10)
     screenshots(page, "storefront-ticket")
 
@@ -152,8 +135,8 @@ def test_a_visitor_books_pays_reads_the_ticket_rebooks_and_cancels(
     page.locator(f"label[for='slot-{second}']").click()
     page.get_by_role("button", name="Move my reservation").click()
     expect(page.get_by_text("Your reservation has been moved.")).to_be_visible()
-    assert _availability(platform, first)["remaining"] == 12
-    assert _availability(platform, second)["confirmed"] == 2
+    assert slot_availability(platform, first)["remaining"] == 12
+    assert slot_availability(platform, second)["confirmed"] == 2
 
     # Cancel under the policy (free until 24 hours before): the refund is shown first.
     page.get_by_role("link", name="Cancel the reservation").click()
@@ -165,9 +148,9 @@ def test_a_visitor_books_pays_reads_the_ticket_rebooks_and_cancels(
     expect(page.get_by_text("Your reservation is cancelled.")).to_be_visible()
     expect(page.locator("#refund")).to_contain_text("Refund: €70.00")
     screenshots(page, "storefront-cancelled")
-    seats = _availability(platform, second)
+    seats = slot_availability(platform, second)
     assert (seats["confirmed"], seats["remaining"]) == (0, 12)
-    assert _reservation(platform, reservation_id, token)["refund_cents"] == 7000
+    assert reservation_of(platform, reservation_id, token)["refund_cents"] == 7000
 
 
 def test_a_sold_out_departure_offers_the_waitlist_in_french(
@@ -176,7 +159,7 @@ def test_a_sold_out_departure_offers_the_waitlist_in_french(
     web = platform.url("web")
     offer = make_offer(platform, territory, capacity=2, starts=_departures([6]))
     assert reserve(platform, offer, adults=2).status_code == 201
-    assert _availability(platform, offer.slot_id)["status"] == "SOLD_OUT"
+    assert slot_availability(platform, offer.slot_id)["status"] == "SOLD_OUT"
 
     page.goto(f"{web}/fr/activities/{offer.activity_id}")
     expect(page.locator("html")).to_have_attribute("lang", "fr")

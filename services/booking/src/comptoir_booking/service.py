@@ -617,7 +617,7 @@ async def expire_due_holds(session: AsyncSession, limit: int = 200) -> int:
 # --- payment outcomes ------------------------------------------------------------------
 
 
-async def _confirm(session: AsyncSession, r: Reservation) -> None:
+async def _confirm(session: AsyncSession, r: Reservation, application_fee_cents: int) -> None:
     if r.status == Status.ON_HOLD:
         _set_status(r, Status.CONFIRMED)
     else:
@@ -637,6 +637,7 @@ async def _confirm(session: AsyncSession, r: Reservation) -> None:
             slot_duration_minutes=slot.duration_minutes,
             ticket_code=ticket_code_of(r),
             cancellation_policy=[v1.RefundTier(**t) for t in r.cancellation_policy],
+            application_fee_cents=application_fee_cents,
         ),
     )
     if r.waitlist_entry_id:
@@ -650,7 +651,7 @@ async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -
     outcome = on_payment_succeeded(r.status, r.status_reason)
     if outcome == Outcome.CONFIRM:
         await move_seats(session, r.slot_id, held=-r.seats, confirmed=r.seats)
-        await _confirm(session, r)
+        await _confirm(session, r, event.application_fee_cents)
     elif outcome in (Outcome.REVIVE, Outcome.REFUND):
         # Money arrived after the hold ended: keep the booking if the hold merely ran
         # out and the seats are still free, otherwise give every cent back.
@@ -659,7 +660,7 @@ async def payment_succeeded(session: AsyncSession, event: v1.PaymentSucceeded) -
             session, r.slot_id, r.seats, confirmed=True
         )
         if revived:
-            await _confirm(session, r)
+            await _confirm(session, r, event.application_fee_cents)
             return
         cancelled_by = r.status_reason if r.status_reason in _CANCELLERS else None
         r.status_reason = cancelled_by or "NO_SEATS_AFTER_LATE_PAYMENT"

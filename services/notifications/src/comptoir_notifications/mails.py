@@ -42,6 +42,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "participants": ("Participants", "Participants"),
     "total": ("Total", "Total"),
     "total_paid": ("Total payé", "Total paid"),
+    "office_fee": ("Frais de l'office de tourisme", "Tourism office fee"),
+    "provider_share": ("Vous recevez", "You receive"),
     "reservation": ("Numéro de réservation", "Reservation number"),
     "meeting_point": ("Point de rendez-vous", "Meeting point"),
     "what_to_bring": ("À prévoir", "What to bring"),
@@ -533,6 +535,20 @@ def visitor_confirmation(
     return Document(locale, subject, blocks, attachments).render()
 
 
+def _office_fee_rows(event: v1.ReservationConfirmed, locale: Locale) -> list[tuple[str, str]]:
+    """The office's fee and what the provider keeps, on every booking when there is one."""
+    if not event.application_fee_cents:
+        return []
+    share = event.total_cents - event.application_fee_cents
+    return [
+        (
+            label("office_fee", locale),
+            format_money(event.application_fee_cents, event.currency, locale),
+        ),
+        (label("provider_share", locale), format_money(share, event.currency, locale)),
+    ]
+
+
 def provider_booking_notice(
     event: v1.ReservationConfirmed, activity: ActivityFacts
 ) -> RenderedMail:
@@ -558,6 +574,7 @@ def provider_booking_notice(
                         label("total", locale),
                         format_money(event.total_cents, event.currency, locale),
                     ),
+                    *_office_fee_rows(event, locale),
                     (label("reservation", locale), str(event.reservation_id)),
                 ]
             ),

@@ -127,6 +127,17 @@ def test_provider_notice_is_french_and_says_who_how_many_when_and_how_much() -> 
     assert f"2 {TIMES} Adulte" in mail.text and f"1 {TIMES} Enfant" in mail.text
     assert f"Total : 35,00{NBSP}€" in mail.text
     assert "Créneau : mercredi 14 juillet 2027 à 20:00" in mail.text
+    assert "Frais" not in mail.text, "no office fee line when the territory takes none"
+
+
+def test_provider_notice_shows_the_office_fee_and_what_the_provider_receives() -> None:
+    event = confirmed("en").model_copy(update={"application_fee_cents": 88})
+    mail = mails.provider_booking_notice(event, PARIS)
+
+    assert f"Total : 35,00{NBSP}€" in mail.text
+    assert f"Frais de l'office de tourisme : 0,88{NBSP}€" in mail.text
+    assert f"Vous recevez : 34,12{NBSP}€" in mail.text
+    assert "Vous recevez" in mail.html
 
 
 def test_html_part_escapes_everything_from_events() -> None:

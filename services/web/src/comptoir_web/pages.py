@@ -533,17 +533,27 @@ async def pay(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> Res
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/{lang}/reservations/{reservation_id}/cancel")
-async def cancel_form(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> Response:
+async def _visitor_reservation(
+    request: Request, lang: Lang, reservation_id: uuid.UUID
+) -> dict[str, Any] | Response:
+    """The reservation's page context, read with the visitor's token, or the page to show
+    instead (no token, or one that does not open this reservation; booking unreachable)."""
     token = _token(request, TOKEN_COOKIE, reservation_id)
     if token is None:
         return _missing_token(request, lang)
     try:
-        context = await _reservation_context(request, reservation_id, token, with_payment=False)
+        return await _reservation_context(request, reservation_id, token, with_payment=False)
     except ApiError as error:
         if error.status in (401, 403, 404):
             return _missing_token(request, lang)
         return error_page(request, error)
+
+
+@router.get("/{lang}/reservations/{reservation_id}/cancel")
+async def cancel_form(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> Response:
+    context = await _visitor_reservation(request, lang, reservation_id)
+    if isinstance(context, Response):
+        return context
     reservation = context["reservation"]
     if reservation["status"] not in ("ON_HOLD", "CONFIRMED"):
         return _redirect(f"/{lang}/reservations/{reservation_id}")
@@ -602,15 +612,9 @@ async def rebook_form(request: Request, lang: LangDep, reservation_id: uuid.UUID
 async def _rebook_page(
     request: Request, lang: Lang, reservation_id: uuid.UUID, error: str = "", status: int = 200
 ) -> Response:
-    token = _token(request, TOKEN_COOKIE, reservation_id)
-    if token is None:
-        return _missing_token(request, lang)
-    try:
-        context = await _reservation_context(request, reservation_id, token, with_payment=False)
-    except ApiError as api_error:
-        if api_error.status in (401, 403, 404):
-            return _missing_token(request, lang)
-        return error_page(request, api_error)
+    context = await _visitor_reservation(request, lang, reservation_id)
+    if isinstance(context, Response):
+        return context
     reservation = context["reservation"]
     if reservation["status"] != "CONFIRMED":
         return _redirect(f"/{lang}/reservations/{reservation_id}")

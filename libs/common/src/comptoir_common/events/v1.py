@@ -198,6 +198,9 @@ class ReservationConfirmed(_ReservationFacts):
     #: Signed by booking; shown as a QR code on the e-ticket and checked at the door.
     ticket_code: str | None = None
     cancellation_policy: list[RefundTier] | None = None
+    #: The tourism office's fee taken from the visitor's payment (0 unless the territory
+    #: set one); the provider receives ``total_cents`` minus it, and is told so.
+    application_fee_cents: Cents = 0
 
 
 class ReservationRedeemed(_ReservationFacts):
