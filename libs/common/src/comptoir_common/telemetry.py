@@ -110,12 +110,23 @@ class ServerSpans:
     framework itself (header and URL attributes, route lookups, metrics).
     """
 
-    def __init__(self, app: ASGIApp, excluded_paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        excluded_paths: tuple[str, ...] = (),
+        excluded_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.excluded_paths = frozenset(excluded_paths)
+        self.excluded_prefixes = excluded_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.excluded_paths:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or path in self.excluded_paths
+            or (self.excluded_prefixes and path.startswith(self.excluded_prefixes))
+        ):
             await self.app(scope, receive, send)
             return
         method = scope["method"]

@@ -13,12 +13,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from comptoir_common.logs import setup_logging
-from comptoir_common.telemetry import instrument_libraries, setup_tracing, shutdown_tracing
-from comptoir_web.backends import Backends
+from comptoir_common.telemetry import (
+    ServerSpans,
+    instrument_libraries,
+    setup_tracing,
+    shutdown_tracing,
+)
+from comptoir_web.backends import ApiError, Backends
 from comptoir_web.pages import PageNotFound, error_page, not_found_page, router
 from comptoir_web.settings import WebSettings
 
@@ -86,6 +90,7 @@ def create_app(
         description="The visitors' web pages: search, book, pay, tickets, my reservation.",
         version="1.0.0",
         lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
 
@@ -119,6 +124,11 @@ def create_app(
     async def _page_not_found(request: Request, exc: PageNotFound) -> Response:
         return not_found_page(request)
 
+    @app.exception_handler(ApiError)
+    async def _refused(request: Request, exc: ApiError) -> Response:
+        # A service refused or could not be reached where the page had no better answer.
+        return error_page(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
@@ -127,8 +137,8 @@ def create_app(
     app.include_router(_ops_router())
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,static", exclude_spans=["receive", "send"]
+    app.add_middleware(
+        ServerSpans, excluded_paths=("/healthz", "/readyz"), excluded_prefixes=("/static/",)
     )
     return app
 

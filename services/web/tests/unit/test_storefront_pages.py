@@ -271,3 +271,34 @@ def test_an_unexpected_failure_is_a_page_without_a_trace(
     assert answer.status_code == 500
     assert "Something went wrong" in answer.text
     assert "Traceback" not in answer.text and "ValueError" not in answer.text
+
+
+def test_a_service_lost_while_showing_a_refusal_is_a_clear_message(
+    client: TestClient, fake: FakeServices, offer: dict[str, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slot_id = fake.slot_ids(offer["kayak"])[0]
+    answer = client.post(
+        f"/en/activities/{offer['kayak']['id']}/hold",
+        data={
+            "slot_id": slot_id,
+            "qty_adult": "1",
+            "qty_child": "0",
+            "name": "Jeanne Martin",
+            "email": "jeanne@example.org",
+            "key": "h" * 20,
+        },
+    )
+    page_url = answer.headers["location"]
+    booking = fake._booking
+
+    def refuse_then_go_down(request, parts):  # type: ignore[no-untyped-def]
+        if request.method == "POST" and parts[-1] == "cancel":
+            fake.down.add("booking")  # booking refuses, then stops answering
+            return problem(409, "illegal-transition", "Already cancelled.")
+        return booking(request, parts)
+
+    monkeypatch.setattr(fake, "_booking", refuse_then_go_down)
+    cancelled = client.post(page_url + "/cancel", data={"key": "c" * 20})
+    assert cancelled.status_code == 503
+    assert "Traceback" not in cancelled.text
+    assert "not answering right now" in html_text(cancelled.text)
