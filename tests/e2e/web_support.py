@@ -31,8 +31,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session", name="browser")
+@pytest.fixture(scope="module", name="browser")
 def chromium_browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not longer: Playwright's synchronous API keeps an
+    event loop running in this thread while it is started, and later tests call
+    ``asyncio.run``."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=infra.chromium_path(), args=CHROMIUM_ARGS
