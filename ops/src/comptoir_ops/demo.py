@@ -1,7 +1,9 @@
 """Demo data for a local platform: the territory "Serre-Ponçon", three providers and a
 dozen activities with slots over the next 30 days, created through the public APIs.
 
-The providers are fictional; the communes are real places around the lake.
+The providers are fictional; the communes are real places around the lake. Each activity
+has a meeting point, what to bring and an illustration the storefront serves itself
+(``/static/demo/*.svg``), so the demo needs nothing from the internet.
 """
 
 from __future__ import annotations
@@ -31,6 +33,34 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class DemoPhoto:
+    """One of the storefront's own illustrations, described for who cannot see it."""
+
+    name: str
+    alt_fr: str
+    alt_en: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "url": f"/static/demo/{self.name}.svg",
+            "alt": {"fr": self.alt_fr, "en": self.alt_en},
+        }
+
+
+LAKE_KAYAK = DemoPhoto(
+    "lake-kayak",
+    "Un kayak jaune sur le lac au coucher du soleil, les montagnes derrière",
+    "A yellow kayak on the lake at sunset, the mountains behind",
+)
+POTTERY_WHEEL = DemoPhoto(
+    "pottery-wheel",
+    "Un bol en terre sur un tour de potier, des étagères de pièces derrière",
+    "A clay bowl on a potter's wheel, shelves of pieces behind",
+)
+ATELIER = "Atelier Terre d'Embrun, dans la vieille ville d'Embrun"
+
+
+@dataclass(frozen=True)
 class DemoActivity:
     title_fr: str
     title_en: str
@@ -43,6 +73,17 @@ class DemoActivity:
     every_days: int
     duration_minutes: int
     capacity: int
+    meeting_point: str
+    what_to_bring: str
+    photo: DemoPhoto
+
+    def presentation(self) -> dict[str, Any]:
+        """What the storefront shows besides the offer itself (``PATCH`` body)."""
+        return {
+            "meeting_point": self.meeting_point,
+            "what_to_bring": self.what_to_bring,
+            "photos": [self.photo.as_json()],
+        }
 
 
 PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
@@ -62,6 +103,10 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 1,
                 120,
                 12,
+                meeting_point="Base nautique de Savines-le-Lac, ponton principal",
+                what_to_bring="Maillot de bain, serviette, chaussures qui vont dans l'eau, "
+                "crème solaire.",
+                photo=LAKE_KAYAK,
             ),
             DemoActivity(
                 "Initiation au paddle",
@@ -75,6 +120,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 2,
                 90,
                 8,
+                meeting_point="Plage de Savines-le-Lac, devant la cabane de la base nautique",
+                what_to_bring="Maillot de bain, serviette, un t-shirt de rechange.",
+                photo=DemoPhoto(
+                    "paddle",
+                    "Une personne debout sur une planche de paddle au milieu du lac",
+                    "A person standing on a paddle board in the middle of the lake",
+                ),
             ),
             DemoActivity(
                 "Traversée du lac en canoë",
@@ -88,6 +140,14 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 3,
                 240,
                 10,
+                meeting_point="Port de Chorges, baie Saint-Michel",
+                what_to_bring="Pique-nique, gourde, casquette, crème solaire, "
+                "vêtements de rechange.",
+                photo=DemoPhoto(
+                    "canoe-chapel",
+                    "Deux pagayeurs dans un canoë rouge devant une petite chapelle sur un îlot",
+                    "Two paddlers in a red canoe before a small chapel on an islet",
+                ),
             ),
             DemoActivity(
                 "Balade en famille sur l'eau",
@@ -101,6 +161,10 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 2,
                 150,
                 16,
+                meeting_point="Plage de Prunières, parking du bord du lac",
+                what_to_bring="Maillots de bain, serviettes, un goûter, "
+                "chaussures qui vont dans l'eau.",
+                photo=LAKE_KAYAK,
             ),
         ],
     ),
@@ -120,6 +184,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 1,
                 150,
                 20,
+                meeting_point="Parking du site des Demoiselles coiffées, Le Sauze-du-Lac",
+                what_to_bring="Chaussures de marche, eau, chapeau.",
+                photo=DemoPhoto(
+                    "hoodoos",
+                    "Des colonnes de terre coiffées de pierres sur une pente au-dessus du lac",
+                    "Earth pillars capped with stones on a slope above the lake",
+                ),
             ),
             DemoActivity(
                 "Randonnée crépusculaire",
@@ -133,6 +204,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 3,
                 180,
                 15,
+                meeting_point="Place de la mairie de Rousset",
+                what_to_bring="Chaussures de marche, lampe frontale, veste chaude, gourde.",
+                photo=DemoPhoto(
+                    "mountain-path",
+                    "Un sentier qui monte vers les sommets sous un ciel de crépuscule",
+                    "A path climbing towards the peaks under a twilight sky",
+                ),
             ),
             DemoActivity(
                 "Sortie botanique",
@@ -146,6 +224,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 4,
                 120,
                 12,
+                meeting_point="Parking de la baie Saint-Michel, Chorges",
+                what_to_bring="Chaussures de marche, eau, une loupe si vous en avez une.",
+                photo=DemoPhoto(
+                    "wild-flowers",
+                    "Des fleurs sauvages dans une prairie au bord du lac",
+                    "Wild flowers in a meadow by the lake",
+                ),
             ),
             DemoActivity(
                 "Lecture de paysage au barrage",
@@ -159,6 +244,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 2,
                 90,
                 25,
+                meeting_point="Belvédère du barrage de Serre-Ponçon, côté Rousset",
+                what_to_bring="Veste coupe-vent, eau.",
+                photo=DemoPhoto(
+                    "dam",
+                    "Le barrage en travers de la vallée, le lac en amont",
+                    "The dam across the valley, with the lake behind it",
+                ),
             ),
         ],
     ),
@@ -178,6 +270,9 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 2,
                 120,
                 6,
+                meeting_point=ATELIER,
+                what_to_bring="Des vêtements qui ne craignent pas la terre, cheveux attachés.",
+                photo=POTTERY_WHEEL,
             ),
             DemoActivity(
                 "Modelage pour enfants",
@@ -191,6 +286,9 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 3,
                 90,
                 10,
+                meeting_point=ATELIER,
+                what_to_bring="Un tablier ou un vieux t-shirt, un goûter.",
+                photo=POTTERY_WHEEL,
             ),
             DemoActivity(
                 "Émaux et couleurs",
@@ -204,6 +302,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 4,
                 120,
                 8,
+                meeting_point=ATELIER,
+                what_to_bring="Des vêtements qui ne craignent pas les taches.",
+                photo=DemoPhoto(
+                    "glazes",
+                    "Des vases et des bols émaillés de couleurs vives, un pinceau sur l'établi",
+                    "Brightly glazed vases and bowls, a brush on the workbench",
+                ),
             ),
             DemoActivity(
                 "Visite de l'atelier",
@@ -217,6 +322,13 @@ PROVIDERS: list[tuple[str, str, list[DemoActivity]]] = [
                 1,
                 60,
                 20,
+                meeting_point=ATELIER,
+                what_to_bring="Des chaussures fermées pour circuler dans l'atelier.",
+                photo=DemoPhoto(
+                    "workshop-facade",
+                    "La façade de l'atelier, ses fenêtres bleues et des poteries sur les rebords",
+                    "The workshop's front, blue windows and pots on the sills",
+                ),
             ),
         ],
     ),
@@ -257,13 +369,33 @@ def _retry_until_found(
         time.sleep(0.2)
 
 
+def _present(catalog: httpx.Client, activity_id: str, activity: DemoActivity) -> None:
+    """Meeting point, what to bring and photo, set by PATCH rather than in the creating
+    POST: that POST keeps the body it always had, so its Idempotency-Key still matches
+    what an earlier seed recorded, and a platform seeded before these existed gets them
+    on the next seed. PATCH needs no key: sent twice, the second changes nothing."""
+    _check(
+        catalog.patch(f"/v1/activities/{activity_id}", json=activity.presentation()),
+        f"presentation of {activity.title_en}",
+    )
+
+
+def _present_all(catalog: httpx.Client, state: dict[str, Any]) -> None:
+    by_title = {a.title_en: a for _, _, activities in PROVIDERS for a in activities}
+    for provider in state["providers"]:
+        for entry in provider["activities"]:
+            if (activity := by_title.get(entry["title"])) is not None:
+                _present(catalog, entry["id"], activity)
+
+
 def load_state() -> dict[str, Any] | None:
     path = demo_state_path()
     return json.loads(path.read_text()) if path.exists() else None
 
 
 def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
-    """Create the demo data once; a second run finds it and changes nothing."""
+    """Create the demo data once; a second run finds it and only brings the activities'
+    presentation (meeting point, what to bring, photo) up to date."""
     token = office_token(role="admin", territory_id=DEMO_TERRITORY_ID, subject="demo-office")
     headers = {"Authorization": f"Bearer {token}"}
     catalog = httpx.Client(base_url=platform.url("catalog"), headers=headers, timeout=30)
@@ -271,6 +403,7 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
     existing = catalog.get("/v1/providers")
     state = load_state()
     if existing.status_code == 200 and existing.json()["total"] > 0 and state:
+        _present_all(catalog, state)
         progress("demo data already present")
         return state
     # Every step below carries a stable Idempotency-Key: an interrupted seed resumes
@@ -322,6 +455,7 @@ def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
                 ),
                 f"activity {activity.title_en}",
             )
+            _present(catalog, created["id"], activity)
             for start in slot_starts(activity, today):
                 _check(
                     catalog.post(

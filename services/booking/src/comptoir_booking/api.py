@@ -7,24 +7,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 from opentelemetry import trace
 from pydantic import BaseModel
 
-from comptoir_booking import context, service
-from comptoir_booking.domain import Rules, Status, sales_close_at, seats_left
+from comptoir_booking import context, reports, service
+from comptoir_booking.domain import (
+    LEAD_TIME_LABELS,
+    Rules,
+    Status,
+    agenda_window,
+    iso_week_label,
+    observatory_period,
+    sales_close_at,
+    seats_left,
+)
 from comptoir_booking.schemas import (
+    AgendaSlot,
     Availability,
     AvailabilityStatus,
     Calendar,
     CalendarSlot,
     CancelIn,
+    CategoryFigures,
     CheckedIn,
     CheckInIn,
     CheckInOut,
+    CommuneFigures,
+    LeadTime,
+    LeadTimeBucket,
+    Observatory,
+    ObservatoryTotals,
     RebookIn,
     ReservationCreated,
     ReservationIn,
@@ -34,6 +50,7 @@ from comptoir_booking.schemas import (
     WaitlistEntryOut,
     WaitlistIn,
     WaitlistJoined,
+    WeekFigures,
 )
 from comptoir_booking.store import Activity, Reservation, Slot, WaitlistEntry
 from comptoir_common.auth import CurrentPrincipal, Principal, StaffPrincipal
@@ -63,7 +80,8 @@ def _who(principal: Principal | None) -> str:
     return principal.subject if principal else "public"
 
 
-def public_view(r: Reservation) -> ReservationPublic:
+def public_view(shown: service.ListedReservation) -> ReservationPublic:
+    r = shown.reservation
     return ReservationPublic(
         id=r.id,
         status=r.status,
@@ -86,6 +104,8 @@ def public_view(r: Reservation) -> ReservationPublic:
         else None,
         redeemed_at=r.redeemed_at,
         redeemed_by=r.redeemed_by,
+        slot_start=shown.slot_start,
+        activity_title=shown.activity_title,  # type: ignore[arg-type]
     )
 
 
@@ -146,6 +166,8 @@ async def create_reservation(
             visitor={"name": visitor.name, "email": visitor.email, "locale": visitor.locale},
             cancellation_policy=facts.cancellation_policy,  # type: ignore[arg-type]
             visitor_token=service.visitor_token(held.id, facts.territory_id, facts.start),
+            slot_start=facts.start,
+            activity_title=facts.title,
         )
 
     return await _once(runtime, "reservations", idempotency_key, body, execute)
@@ -160,7 +182,8 @@ async def create_reservation(
 async def get_reservation(
     reservation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ReservationPublic:
-    return public_view(await service.visible_reservation(session, principal, reservation_id))
+    r = await service.visible_reservation(session, principal, reservation_id)
+    return public_view(await service.shown_with(session, r))
 
 
 @router.get(
@@ -173,11 +196,36 @@ async def list_reservations(
     principal: StaffPrincipal,
     session: SessionDep,
     slot_id: uuid.UUID | None = None,
+    slot_from: Annotated[
+        datetime | None,
+        Query(alias="from", description="Only reservations on slots starting at or after"),
+    ] = None,
+    slot_until: Annotated[
+        datetime | None, Query(alias="to", description="...and starting before this")
+    ] = None,
+    activity_id: uuid.UUID | None = None,
+    status: Annotated[
+        list[Status] | None, Query(description="Only these states (repeat for several)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ReservationPublic]:
+    """Newest first, `limit` at a time (page with `offset`). Each carries its slot's
+    start and its activity's title, so a list or a CSV export needs no other call.
+    `from`/`to` bound the slot's start (ISO date-times, UTC when no offset is given)."""
+    start, end = _aware(slot_from), _aware(slot_until)
+    if start is not None and end is not None and end <= start:
+        raise Problem(422, "`to` must come after `from`.", kind="bad-range")
     rows = await service.list_reservations(
-        session, principal, slot_id=slot_id, limit=limit, offset=offset
+        session,
+        principal,
+        slot_id=slot_id,
+        limit=limit,
+        offset=offset,
+        slot_from=start,
+        slot_until=end,
+        activity_id=activity_id,
+        statuses=status,
     )
     return [public_view(r) for r in rows]
 
@@ -204,7 +252,8 @@ async def cancel_reservation(
     async def execute() -> tuple[int, BaseModel]:
         async with session.begin():
             r = await service.cancel_reservation(session, principal, reservation_id, payload.note)
-        return 200, public_view(r)
+            shown = await service.shown_with(session, r)
+        return 200, public_view(shown)
 
     scope = f"cancel:{_who(principal)}:{reservation_id}"
     return await _once(runtime, scope, idempotency_key, payload, execute)
@@ -230,7 +279,8 @@ async def rebook_reservation(
     async def execute() -> tuple[int, BaseModel]:
         async with session.begin():
             r = await service.rebook(session, principal, reservation_id, body.slot_id)
-        return 200, public_view(r)
+            shown = await service.shown_with(session, r)
+        return 200, public_view(shown)
 
     scope = f"rebook:{_who(principal)}:{reservation_id}"
     return await _once(runtime, scope, idempotency_key, body, execute)
@@ -505,3 +555,145 @@ async def leave_waitlist(
         entry = await service.visible_entry(session, principal, entry_id, lock=True)
         await service.leave_waitlist(session, entry)
         return await _entry_out(session, entry)
+
+
+# --- agenda and observatory ------------------------------------------------------------
+
+
+@router.get(
+    "/agenda",
+    tags=["agenda"],
+    response_model=list[AgendaSlot],
+    summary="Departures with their seats and bookings (provider: its own; office: territory)",
+)
+async def get_agenda(
+    principal: StaffPrincipal,
+    session: SessionDep,
+    start_from: Annotated[
+        datetime | None,
+        Query(alias="from", description="Slots starting at or after (default: 2 hours ago)"),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        Query(alias="to", description="...and before (default: 14 days after `from`)"),
+    ] = None,
+    provider_id: Annotated[
+        uuid.UUID | None, Query(description="Office staff only: one provider's slots")
+    ] = None,
+    activity_id: uuid.UUID | None = None,
+) -> list[AgendaSlot]:
+    """The board of departures, earliest first: a provider token sees its own slots (a
+    `provider_id` other than its own is 403), an office token every slot of its
+    territory or one provider's. `from`/`to` are ISO date-times (UTC when no offset is
+    given), a slot is in when its start is in [from, to); at most 92 days, else 422.
+
+    `confirmed` counts the seats of confirmed and checked-in reservations alike, as the
+    availability endpoint does (a checked-in visitor keeps their seat); `checked_in` is
+    the part already checked in, `reservations` the number of those reservations.
+    `status` is the departure's (OPEN, CLOSED, CANCELLED); `availability` what visitors
+    see (AVAILABLE, LIMITED, SOLD_OUT, CLOSED)."""
+    start, end = agenda_window(_aware(start_from), _aware(until), datetime.now(UTC))
+    rows = await reports.agenda(
+        session,
+        principal,
+        start_from=start,
+        until=end,
+        provider_id=provider_id,
+        activity_id=activity_id,
+    )
+    return [_agenda_slot(row) for row in rows]
+
+
+def _agenda_slot(row: reports.AgendaRow) -> AgendaSlot:
+    slot, activity = row.slot, row.activity
+    seats = availability_of(slot, activity)
+    return AgendaSlot(
+        slot_id=slot.id,
+        activity_id=slot.activity_id,
+        provider_id=slot.provider_id,
+        activity_title=activity.title if activity else None,  # type: ignore[arg-type]
+        start=slot.start,
+        duration_minutes=slot.duration_minutes,
+        timezone=activity.timezone if activity else None,
+        capacity=seats.capacity,
+        on_hold=seats.on_hold,
+        confirmed=seats.confirmed,
+        checked_in=row.checked_in,
+        remaining=seats.remaining,
+        reservations=row.reservations,
+        status=slot.status,  # type: ignore[arg-type]
+        availability=seats.status,
+    )
+
+
+@router.get(
+    "/territories/{territory_id}/observatory",
+    tags=["observatory"],
+    response_model=Observatory,
+    response_model_by_alias=True,
+    summary="Fill rates, bookings and lead times of a territory's departures over a period",
+)
+async def get_observatory(
+    territory_id: uuid.UUID,
+    principal: StaffPrincipal,
+    session: SessionDep,
+    start_from: Annotated[
+        date | None, Query(alias="from", description="First day (default: 8 weeks ago)")
+    ] = None,
+    until: Annotated[
+        date | None, Query(alias="to", description="Last day, included (default: in 4 weeks)")
+    ] = None,
+) -> Observatory:
+    """For the territory's office staff. A provider token of the territory may read it
+    too, but then **every figure is limited to that provider's own departures**
+    (`provider_id` in the answer says so); another territory's token gets 403.
+
+    The period is `from`..`to`, both days included (ISO dates); a departure is in when
+    its start date, in its activity's time zone, is. Default: 8 weeks before today to 4
+    weeks after (today in the time zone of most of the territory's activities); with
+    one bound only, the other is 12 weeks from it; at most 366 days, else 422.
+
+    Cancelled departures count in `cancelled_departures` only: not in `slots`,
+    `capacity` nor `fill_rate`. `seats_sold` and `bookings` are of CONFIRMED and
+    REDEEMED reservations; `fill_rate` = seats_sold / capacity (4 decimals, 0 without
+    capacity); `cancelled_reservations` those cancelled after payment (released holds
+    are not); `checked_in` seats; `revenue_cents` the total price of the bookings.
+    `by_week` has one row per ISO week touching the period, empty weeks included;
+    `by_category` and `by_commune` the most seats sold first. `lead_time` is from the
+    booking to the departure, over the bookings: `median_hours` and four buckets,
+    same day (< 24 h), 1-6 days (< 7 days), 1-4 weeks (< 28 days), over 4 weeks."""
+    provider_id = reports.observatory_scope(principal, territory_id)
+    currency, zone = await reports.territory_facts(session, territory_id)
+    first, last = observatory_period(start_from, until, reports.today_in(zone))
+    figures = await reports.observatory(
+        session, territory_id, first, last, provider_id=provider_id, currency=currency
+    )
+    totals = figures.totals
+    return Observatory(
+        territory_id=territory_id,
+        provider_id=figures.provider_id,
+        start_from=figures.first,
+        until=figures.last,
+        totals=ObservatoryTotals(
+            **totals.as_dict(),
+            cancelled_reservations=figures.cancelled_reservations,
+            checked_in=figures.checked_in,
+            revenue_cents=figures.revenue_cents,
+            currency=figures.currency,
+        ),
+        by_week=[
+            WeekFigures(**f.as_dict(), week=iso_week_label(monday), week_start=monday)
+            for monday, f in figures.weeks
+        ],
+        by_category=[
+            CategoryFigures(**f.as_dict(), category=name) for name, f in figures.categories
+        ],
+        by_commune=[CommuneFigures(**f.as_dict(), commune=name) for name, f in figures.communes],
+        lead_time=LeadTime(
+            median_hours=figures.median_lead_hours,
+            buckets=[
+                LeadTimeBucket(label=label, bookings=n)  # type: ignore[arg-type]
+                for label, n in zip(LEAD_TIME_LABELS, figures.lead_time_buckets, strict=True)
+            ],
+        ),
+    )

@@ -1,13 +1,15 @@
-"""Pure booking rules: the reservation state machine, prices, seats, cancellation policy.
+"""Pure booking rules: the reservation state machine, prices, seats, cancellation policy,
+and how the agenda's and the observatory's periods and figures are cut.
 
 No I/O here: ``service.py`` applies these rules inside its transactions.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -193,3 +195,92 @@ def refund_under_policy(
         default=0,
     )
     return Refund(percent, (total_cents * percent + 50) // 100)
+
+
+# --- agenda and observatory ------------------------------------------------------------
+
+#: The agenda shows from a little before now (a departure under way is still on the
+#: board) to two weeks ahead, and never more than a quarter at once.
+AGENDA_LOOKBACK = timedelta(hours=2)
+AGENDA_DEFAULT_SPAN = timedelta(days=14)
+AGENDA_MAX_SPAN = timedelta(days=92)
+
+#: The observatory looks 8 weeks back and 4 weeks ahead of today by default, a year at most.
+OBSERVATORY_WEEKS_BACK = 8
+OBSERVATORY_WEEKS_AHEAD = 4
+OBSERVATORY_MAX_DAYS = 366
+
+#: How long before the departure visitors booked: each bucket up to (not including) its
+#: limit in hours, the last one without limit. The SQL counts with the same limits.
+LEAD_TIME_LIMITS_HOURS: tuple[int, ...] = (24, 7 * 24, 28 * 24)
+LEAD_TIME_LABELS: tuple[str, ...] = ("same day", "1-6 days", "1-4 weeks", "over 4 weeks")
+
+
+def agenda_window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """``[from, to)`` of the agenda: defaults, then at most 92 days, else 422."""
+    first = start or now - AGENDA_LOOKBACK
+    last = end or first + AGENDA_DEFAULT_SPAN
+    if last <= first or last - first > AGENDA_MAX_SPAN:
+        raise Problem(
+            422,
+            f"`to` must come after `from`, at most {AGENDA_MAX_SPAN.days} days later.",
+            kind="bad-range",
+        )
+    return first, last
+
+
+def observatory_period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """Inclusive days ``[from, to]``: by default 8 weeks back to 4 weeks ahead of today;
+    with one bound given, the other is 12 weeks from it; at most 366 days, else 422."""
+    span = timedelta(weeks=OBSERVATORY_WEEKS_BACK + OBSERVATORY_WEEKS_AHEAD)
+    if start is not None and end is not None:
+        first, last = start, end
+    elif start is not None:
+        first, last = start, start + span
+    elif end is not None:
+        first, last = end - span, end
+    else:
+        first = today - timedelta(weeks=OBSERVATORY_WEEKS_BACK)
+        last = today + timedelta(weeks=OBSERVATORY_WEEKS_AHEAD)
+    if last < first or (last - first).days + 1 > OBSERVATORY_MAX_DAYS:
+        raise Problem(
+            422,
+            f"`to` must not come before `from`, and the period is {OBSERVATORY_MAX_DAYS} "
+            "days at most.",
+            kind="bad-range",
+        )
+    return first, last
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week of ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def iso_week_label(day: date) -> str:
+    """``2026-W48``: the ISO year (which may differ from the calendar year in the first
+    and last days of a year) and week number of ``day``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def iso_weeks(first: date, last: date) -> list[date]:
+    """The Monday of every ISO week that has a day in ``[first, last]``, in order."""
+    monday, weeks = week_start(first), []
+    while monday <= last:
+        weeks.append(monday)
+        monday += timedelta(weeks=1)
+    return weeks
+
+
+def fill_rate(seats_sold: int, capacity: int) -> float:
+    """Seats sold per seat offered, rounded to 4 decimals; 0 when nothing was offered."""
+    return round(seats_sold / capacity, 4) if capacity > 0 else 0.0
+
+
+def lead_time_bucket(hours: float) -> int:
+    """Index in ``LEAD_TIME_LABELS`` of a booking made ``hours`` before the departure
+    (SQL's ``width_bucket`` over ``LEAD_TIME_LIMITS_HOURS`` gives the same)."""
+    return bisect_right(LEAD_TIME_LIMITS_HOURS, hours)

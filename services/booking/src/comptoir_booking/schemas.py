@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from comptoir_common.events.v1 import Locale
+from comptoir_common.events.v1 import Locale, Localized
 
 UnitId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
 
@@ -78,6 +78,8 @@ class ReservationPublic(BaseModel):
     )
     redeemed_at: datetime | None = Field(default=None, description="When it was checked in")
     redeemed_by: str | None = Field(default=None, description="Who checked it in")
+    slot_start: datetime = Field(description="When the slot it is on starts (UTC)")
+    activity_title: Localized = Field(description="The activity's title, in French and English")
 
 
 class ReservationCreated(ReservationPublic):
@@ -192,3 +194,103 @@ class SlotCheckIns(BaseModel):
     seats_expected: int = Field(description="Seats of the slot's confirmed reservations")
     seats_checked_in: int
     check_ins: list[CheckedIn]
+
+
+SlotStatus = Literal["OPEN", "CLOSED", "CANCELLED"]
+
+
+class AgendaSlot(BaseModel):
+    """One departure on a provider's or an office's board, with its seats and bookings."""
+
+    slot_id: uuid.UUID
+    activity_id: uuid.UUID
+    provider_id: uuid.UUID
+    activity_title: Localized | None = Field(
+        description="Null only while booking has not yet heard of the slot's activity"
+    )
+    start: datetime
+    duration_minutes: int
+    timezone: str | None = Field(description="The activity's time zone (IANA), to show local time")
+    capacity: int
+    on_hold: int = Field(description="Seats held by visitors who have not paid yet")
+    confirmed: int = Field(
+        description="Seats sold (confirmed and checked-in reservations), as the availability "
+        "endpoint counts them"
+    )
+    checked_in: int = Field(description="Seats of the reservations checked in (REDEEMED)")
+    remaining: int
+    reservations: int = Field(description="Number of confirmed and checked-in reservations")
+    status: SlotStatus = Field(
+        description="OPEN or CLOSED as catalog says; CANCELLED once the departure was cancelled"
+    )
+    availability: AvailabilityStatus = Field(
+        description="What visitors see, as `status` of the availability endpoint"
+    )
+
+
+class Figures(BaseModel):
+    """Figures over the departures of a period (cancelled departures apart)."""
+
+    slots: int = Field(description="Departures not cancelled")
+    capacity: int = Field(description="Seats offered on them")
+    seats_sold: int = Field(description="Seats of confirmed and checked-in reservations")
+    fill_rate: float = Field(description="seats_sold / capacity, 4 decimals; 0 without capacity")
+    bookings: int = Field(description="Confirmed and checked-in reservations")
+    cancelled_departures: int
+
+
+class ObservatoryTotals(Figures):
+    cancelled_reservations: int = Field(
+        description="Reservations cancelled after payment (by the visitor, the provider, the "
+        "office or with their departure); holds let go before payment are not counted"
+    )
+    checked_in: int = Field(description="Seats checked in")
+    revenue_cents: int = Field(description="Total price of confirmed and checked-in reservations")
+    currency: str | None = Field(description="The territory's currency; null if none is known yet")
+
+
+class WeekFigures(Figures):
+    week: str = Field(description="ISO week, like 2026-W48", examples=["2026-W48"])
+    week_start: date = Field(description="Its Monday")
+
+
+class CategoryFigures(Figures):
+    category: str | None = Field(description="Null for activities not described again since")
+
+
+class CommuneFigures(Figures):
+    commune: str | None = Field(description="Null for activities not described again since")
+
+
+LeadTimeLabel = Literal["same day", "1-6 days", "1-4 weeks", "over 4 weeks"]
+
+
+class LeadTimeBucket(BaseModel):
+    label: LeadTimeLabel
+    bookings: int
+
+
+class LeadTime(BaseModel):
+    median_hours: float | None = Field(
+        description="Median time from booking to departure in hours (1 decimal); null "
+        "without bookings"
+    )
+    buckets: list[LeadTimeBucket] = Field(
+        description="same day: under 24 h; 1-6 days: under 7 days; 1-4 weeks: under 28 "
+        "days; over 4 weeks: the rest. Always the four, in this order"
+    )
+
+
+class Observatory(BaseModel):
+    territory_id: uuid.UUID
+    provider_id: uuid.UUID | None = Field(
+        description="Set when the figures are limited to one provider's departures (a "
+        "provider token)"
+    )
+    start_from: date = Field(serialization_alias="from")
+    until: date = Field(serialization_alias="to")
+    totals: ObservatoryTotals
+    by_week: list[WeekFigures]
+    by_category: list[CategoryFigures]
+    by_commune: list[CommuneFigures]
+    lead_time: LeadTime

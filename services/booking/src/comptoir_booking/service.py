@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comptoir_booking import context
@@ -1163,7 +1163,10 @@ def waitlist_token(entry: WaitlistEntry, slot: Slot) -> str:
 
 
 async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> None:
-    await upsert_newer(
+    """Keep the newest version of the activity. A redelivery of the version already held
+    still fills in a category and commune that a row projected before booking kept them
+    lacks (the only columns that can be missing from an otherwise current row)."""
+    written = await upsert_newer(
         session,
         Activity,
         {
@@ -1181,8 +1184,18 @@ async def apply_activity(session: AsyncSession, event: v1.ActivityUpdated) -> No
             "cancellation_policy": [t.model_dump() for t in event.cancellation_policy],
             "bookable": event.bookable,
             "not_bookable_reason": None if event.bookable else event.not_bookable_reason,
+            "category": event.category,
+            "commune": event.commune,
         },
     )
+    if not written:
+        await session.execute(
+            update(Activity)
+            .where(Activity.id == event.activity_id)  # type: ignore[arg-type]
+            .where(Activity.version == event.version)  # type: ignore[arg-type]
+            .where(Activity.category.is_(None))  # type: ignore[union-attr]
+            .values(category=event.category, commune=event.commune)
+        )
 
 
 async def apply_slot(session: AsyncSession, event: v1.SlotUpdated) -> None:
@@ -1268,6 +1281,15 @@ async def activity_calendar(
     return activity, list(slots)
 
 
+@dataclass(frozen=True)
+class ListedReservation:
+    """A reservation with what a list or an export shows beside it."""
+
+    reservation: Reservation
+    slot_start: datetime
+    activity_title: dict[str, str]
+
+
 async def list_reservations(
     session: AsyncSession,
     principal: Principal,
@@ -1275,11 +1297,42 @@ async def list_reservations(
     slot_id: uuid.UUID | None,
     limit: int,
     offset: int,
-) -> list[Reservation]:
-    query = select(Reservation).where(Reservation.territory_id == principal.territory_id)  # type: ignore[arg-type]
+    slot_from: datetime | None = None,
+    slot_until: datetime | None = None,
+    activity_id: uuid.UUID | None = None,
+    statuses: list[Status] | None = None,
+) -> list[ListedReservation]:
+    """The caller's reservations (office: its territory's, provider: its own), newest
+    first, optionally on slots starting in ``[slot_from, slot_until)``, of one activity,
+    in some states; each with its slot's start and its activity's title (one query)."""
+    query = (
+        select(Reservation, Slot.start, Activity.title)  # type: ignore[call-overload]
+        .join(Slot, Slot.id == Reservation.slot_id)  # type: ignore[arg-type]
+        .join(Activity, Activity.id == Reservation.activity_id)  # type: ignore[arg-type]
+        .where(Reservation.territory_id == principal.territory_id)  # type: ignore[arg-type]
+    )
     if not principal.is_admin:
         query = query.where(Reservation.provider_id == principal.provider_id)  # type: ignore[arg-type]
     if slot_id:
         query = query.where(Reservation.slot_id == slot_id)  # type: ignore[arg-type]
-    query = query.order_by(Reservation.created_at.desc()).limit(limit).offset(offset)  # type: ignore[attr-defined]
-    return list((await session.scalars(query)).all())
+    if slot_from is not None:
+        query = query.where(Slot.start >= slot_from)  # type: ignore[arg-type]
+    if slot_until is not None:
+        query = query.where(Slot.start < slot_until)  # type: ignore[arg-type]
+    if activity_id:
+        query = query.where(Reservation.activity_id == activity_id)  # type: ignore[arg-type]
+    if statuses:
+        query = query.where(Reservation.status.in_([s.value for s in statuses]))  # type: ignore[attr-defined]
+    query = (
+        query.order_by(Reservation.created_at.desc(), Reservation.id.desc())  # type: ignore[attr-defined]
+        .limit(limit)
+        .offset(offset)
+    )
+    return [ListedReservation(r, start, title) for r, start, title in await session.execute(query)]
+
+
+async def shown_with(session: AsyncSession, r: Reservation) -> ListedReservation:
+    """A reservation with its slot's start and its activity's title (both always known:
+    a reservation is only ever made on a slot and an activity booking holds)."""
+    slot, activity = await _slot_and_activity(session, r.slot_id)
+    return ListedReservation(r, slot.start, activity.title)

@@ -19,7 +19,8 @@ DEFAULT_POLICY = '[{"hours_before": 24, "refund_percent": 100}]'
 
 
 class Activity(SQLModel, table=True):
-    """What booking needs of a catalog activity: who sells it and at what prices."""
+    """What booking needs of a catalog activity: who sells it, at what prices, and what and
+    where it is (category, commune) for the office's figures."""
 
     id: uuid.UUID = Field(primary_key=True)
     provider_id: uuid.UUID
@@ -39,6 +40,10 @@ class Activity(SQLModel, table=True):
     #: so, and why): no hold, rebooking or waitlist offer on it then.
     bookable: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
     not_bookable_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: The catalog's category and commune, for the observatory's figures. NULL only for
+    #: activities projected before booking kept them, until catalog speaks of them again.
+    category: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    commune: str | None = Field(default=None, sa_column=Column(String(120), nullable=True))
 
 
 class Slot(SQLModel, table=True):

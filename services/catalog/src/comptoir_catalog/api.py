@@ -12,16 +12,18 @@ from sqlalchemy import func, select
 from comptoir_catalog import service
 from comptoir_catalog.schemas import (
     ActivityIn,
+    ActivityPatch,
     ActivityPublic,
     Page,
     ProviderIn,
     ProviderPublic,
     SlotIn,
+    SlotPatch,
     SlotPublic,
     TerritoryIn,
     TerritoryPublic,
 )
-from comptoir_catalog.store import Activity, Provider, Territory
+from comptoir_catalog.store import Activity, Provider, Slot, Territory
 from comptoir_common.auth import AdminPrincipal, StaffPrincipal
 from comptoir_common.idempotency import run_idempotent
 from comptoir_common.problems import PROBLEM_RESPONSES, not_found
@@ -164,6 +166,34 @@ async def get_activity(activity_id: uuid.UUID, session: SessionDep) -> Activity:
     return activity
 
 
+@router.patch("/activities/{activity_id}", tags=["activities"], response_model=ActivityPublic)
+async def edit_activity(
+    activity_id: uuid.UUID,
+    body: ActivityPatch,
+    principal: StaffPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Change an activity (its provider, or its territory's office staff): any subset of
+    its fields but ``provider_id`` and ``currency``; the result must be a valid activity.
+    Booking and notifications learn the new version (``catalog.activity-updated.v1``)."""
+
+    async def execute() -> tuple[int, ActivityPublic]:
+        async with session.begin():
+            activity = await service.edit_activity(session, principal, activity_id, body)
+        return 200, ActivityPublic.model_validate(activity, from_attributes=True)
+
+    return await run_idempotent(
+        runtime.redis,
+        scope=f"catalog:activity-edits:{principal.subject}:{activity_id}",
+        key=idempotency_key,
+        # the fields sent, not their defaults: {} and {"meeting_point": null} differ
+        body=body.changes(),
+        execute=execute,
+    )
+
+
 @router.post(
     "/activities/{activity_id}/slots",
     tags=["slots"],
@@ -206,3 +236,38 @@ async def list_slots(
         raise not_found("activity")
     slots = await service.list_slots(session, activity_id, start_from or datetime.now(UTC), until)
     return [SlotPublic.model_validate(s, from_attributes=True) for s in slots]
+
+
+@router.get("/slots/{slot_id}", tags=["slots"], response_model=SlotPublic)
+async def get_slot(slot_id: uuid.UUID, session: SessionDep) -> Slot:
+    """One slot, whatever its status or date, with the seats booking last reported free."""
+    slot = await session.get(Slot, slot_id)
+    if slot is None:
+        raise not_found("slot")
+    return slot
+
+
+@router.patch("/slots/{slot_id}", tags=["slots"], response_model=SlotPublic)
+async def change_slot(
+    slot_id: uuid.UUID,
+    body: SlotPatch,
+    principal: StaffPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Change the capacity of a slot that has not started, or close / reopen its sales
+    (its provider, or its territory's office staff). Reservations already made stay."""
+
+    async def execute() -> tuple[int, SlotPublic]:
+        async with session.begin():
+            slot = await service.change_slot(session, principal, slot_id, body)
+        return 200, SlotPublic.model_validate(slot, from_attributes=True)
+
+    return await run_idempotent(
+        runtime.redis,
+        scope=f"catalog:slot-edits:{principal.subject}:{slot_id}",
+        key=idempotency_key,
+        body=body.model_dump(exclude_unset=True),
+        execute=execute,
+    )

@@ -1,4 +1,5 @@
-"""Pure catalog rules: whether visitors can book a provider's activities now, and why not.
+"""Pure catalog rules: whether visitors can book a provider's activities now, and why not;
+how many seats of a slot are for sale.
 
 Payments owns the providers' Stripe accounts and tells catalog their state
 (``payments.provider-account-updated.v1``). Visitors pay the provider directly, so an
@@ -54,3 +55,12 @@ def bookability(
         f"Stripe does not let the provider take card payments at the moment{why}."
         + _needs(requirements_due),
     )
+
+
+def seats_for_sale(capacity: int, taken: int, status: str) -> int:
+    """Seats a slot still offers: none unless it is open, none once its capacity was
+    lowered below the seats already taken (nobody loses a seat: sales just stop). The
+    same rule as booking's, so that catalog shows at once what booking will report."""
+    if status != "OPEN":
+        return 0
+    return max(0, capacity - taken)

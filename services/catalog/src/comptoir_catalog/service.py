@@ -5,11 +5,21 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from comptoir_catalog.schemas import ActivityIn, ProviderIn, SlotIn, TerritoryIn
+from comptoir_catalog.domain import seats_for_sale
+from comptoir_catalog.schemas import (
+    ActivityIn,
+    ActivityPatch,
+    ProviderIn,
+    SlotIn,
+    SlotPatch,
+    TerritoryIn,
+)
 from comptoir_catalog.store import Activity, Provider, Slot, Territory
 from comptoir_common.auth import Principal
 from comptoir_common.events import v1
@@ -119,6 +129,24 @@ def activity_event(activity: Activity) -> v1.ActivityUpdated:
     )
 
 
+def _editable(data: ActivityIn) -> dict[str, Any]:
+    """The columns of an activity that its provider or office write (as stored)."""
+    return {
+        "title": data.title.model_dump(),
+        "description": data.description.model_dump(),
+        "category": data.category,
+        "commune": data.commune,
+        "meeting_point": data.meeting_point,
+        "what_to_bring": data.what_to_bring,
+        "units": [u.model_dump() for u in data.units],
+        "min_units": data.min_units,
+        "max_units": data.max_units,
+        "cutoff_minutes": data.cutoff_minutes,
+        "cancellation_policy": [t.model_dump() for t in data.cancellation_policy],
+        "photos": [p.model_dump() for p in data.photos],
+    }
+
+
 async def publish_activity(
     session: AsyncSession, principal: Principal, data: ActivityIn
 ) -> Activity:
@@ -133,21 +161,11 @@ async def publish_activity(
     activity = Activity(
         territory_id=territory.id,
         provider_id=provider.id,
-        title=data.title.model_dump(),
-        description=data.description.model_dump(),
-        category=data.category,
-        commune=data.commune,
         currency=data.currency,
         timezone=territory.timezone,
-        meeting_point=data.meeting_point,
-        what_to_bring=data.what_to_bring,
-        units=[u.model_dump() for u in data.units],
-        min_units=data.min_units,
-        max_units=data.max_units,
-        cutoff_minutes=data.cutoff_minutes,
-        cancellation_policy=[t.model_dump() for t in data.cancellation_policy],
         bookable=provider.bookable,
         not_bookable_reason=provider.not_bookable_reason,
+        **_editable(data),
     )
     session.add(activity)
     await session.flush()
@@ -155,12 +173,75 @@ async def publish_activity(
     return activity
 
 
+async def visible_activity(
+    session: AsyncSession, principal: Principal, activity_id: uuid.UUID, *, lock: bool = False
+) -> Activity:
+    """The activity if the caller may change it (its provider, its territory's office)."""
+    activity = await session.get(Activity, activity_id, with_for_update=lock)
+    if activity is None or not principal.sees_provider(activity.provider_id, activity.territory_id):
+        raise not_found("activity")
+    return activity
+
+
+def _invalid_result(exc: ValidationError) -> Problem:
+    return Problem(
+        422,
+        "With these changes the activity would not be valid; see errors for each field.",
+        kind="validation",
+        errors=[
+            {"location": ["body", *e["loc"]], "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ],
+    )
+
+
+async def edit_activity(
+    session: AsyncSession, principal: Principal, activity_id: uuid.UUID, patch: ActivityPatch
+) -> Activity:
+    """Apply a provider's or office's changes. The merged activity passes every rule of a
+    new one (``min_units <= max_units`` across the held and sent values...). A real change
+    is a new version published to booking and notifications (new prices and policy apply
+    to the next holds); a patch that changes nothing publishes nothing."""
+    activity = await visible_activity(session, principal, activity_id, lock=True)
+    held = {"provider_id": activity.provider_id, "currency": activity.currency} | {
+        key: getattr(activity, key) for key in ActivityPatch.model_fields
+    }
+    try:
+        merged = ActivityIn.model_validate(held | patch.changes())
+    except ValidationError as exc:
+        raise _invalid_result(exc) from exc
+    new = _editable(merged)
+    if all(getattr(activity, key) == value for key, value in new.items()):
+        return activity
+    for key, value in new.items():
+        setattr(activity, key, value)
+    activity.version += 1
+    add_event(
+        session, activity_event(activity), producer=SERVICE, territory_id=activity.territory_id
+    )
+    return activity
+
+
+def slot_event(slot: Slot) -> v1.SlotUpdated:
+    """Catalog speaks of OPEN and CLOSED slots only: CANCELLED is booking's word, and a
+    cancelled slot never changes again."""
+    return v1.SlotUpdated(
+        slot_id=slot.id,
+        activity_id=slot.activity_id,
+        provider_id=slot.provider_id,
+        territory_id=slot.territory_id,
+        version=slot.version,
+        start=slot.start,
+        duration_minutes=slot.duration_minutes,
+        capacity=slot.capacity,
+        status=slot.status,  # type: ignore[arg-type]
+    )
+
+
 async def schedule_slot(
     session: AsyncSession, principal: Principal, activity_id: uuid.UUID, data: SlotIn
 ) -> Slot:
-    activity = await session.get(Activity, activity_id)
-    if activity is None or not principal.sees_provider(activity.provider_id, activity.territory_id):
-        raise not_found("activity")
+    activity = await visible_activity(session, principal, activity_id)
     if data.start <= datetime.now(UTC):
         raise Problem(422, "A slot must start in the future.", kind="slot-in-the-past")
     slot = Slot(
@@ -174,22 +255,42 @@ async def schedule_slot(
     )
     session.add(slot)
     await session.flush()
-    add_event(
-        session,
-        v1.SlotUpdated(
-            slot_id=slot.id,
-            activity_id=slot.activity_id,
-            provider_id=slot.provider_id,
-            territory_id=slot.territory_id,
-            version=slot.version,
-            start=slot.start,
-            duration_minutes=slot.duration_minutes,
-            capacity=slot.capacity,
-            status="OPEN",
-        ),
-        producer=SERVICE,
-        territory_id=slot.territory_id,
-    )
+    add_event(session, slot_event(slot), producer=SERVICE, territory_id=slot.territory_id)
+    return slot
+
+
+async def change_slot(
+    session: AsyncSession, principal: Principal, slot_id: uuid.UUID, patch: SlotPatch
+) -> Slot:
+    """Change a future slot's capacity or close / reopen its sales. Booking owns the seats:
+    it keeps every reservation made, stops selling when the capacity falls below them and
+    offers freed seats to the waitlist. A departure that started, or that booking
+    cancelled, stays as it is."""
+    slot = await session.get(Slot, slot_id, with_for_update=True)
+    if slot is None or not principal.sees_provider(slot.provider_id, slot.territory_id):
+        raise not_found("slot")
+    if slot.start <= datetime.now(UTC):
+        raise Problem(
+            409,
+            f"This slot started at {slot.start.isoformat()}: it can no longer be changed.",
+            kind="slot-started",
+        )
+    if slot.status == "CANCELLED":
+        raise Problem(
+            409,
+            "This departure was cancelled: it can no longer be changed.",
+            kind="slot-cancelled",
+        )
+    capacity = slot.capacity if patch.capacity is None else patch.capacity
+    status = slot.status if patch.status is None else patch.status
+    if (capacity, status) == (slot.capacity, slot.status):
+        return slot
+    slot.capacity, slot.status = capacity, status
+    # What booking will report once it applies this version (it reports only when seats
+    # move, so search would otherwise show the old count).
+    slot.remaining = seats_for_sale(capacity, slot.seats_taken, status)
+    slot.version += 1
+    add_event(session, slot_event(slot), producer=SERVICE, territory_id=slot.territory_id)
     return slot
 
 
@@ -242,7 +343,11 @@ async def apply_availability(session: AsyncSession, event: v1.SlotAvailabilityCh
         .where(Slot.id == event.slot_id)  # type: ignore[arg-type]
         .where(Slot.availability_version < event.version)  # type: ignore[arg-type]
         .where(Slot.status != "CANCELLED")  # type: ignore[arg-type]
-        .values(remaining=event.remaining, availability_version=event.version)
+        .values(
+            remaining=event.remaining,
+            seats_taken=event.on_hold + event.confirmed,
+            availability_version=event.version,
+        )
     )
 
 

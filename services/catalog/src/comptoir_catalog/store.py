@@ -84,6 +84,11 @@ class Activity(SQLModel, table=True):
         default_factory=list,
         sa_column=Column(JSONB, nullable=False, server_default=DEFAULT_POLICY),
     )
+    #: ``[{"url": ..., "alt": {"fr": ..., "en": ...}}]``, shown in this order; catalog's own
+    #: (booking and notifications do not need them, so they stay out of its events).
+    photos: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
     #: Whether visitors can book it now (its provider's Stripe account takes payments).
     bookable: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     not_bookable_reason: str | None = Field(default=None, max_length=500)
@@ -106,6 +111,9 @@ class Slot(SQLModel, table=True):
     version: int = 1
     #: Seats still free, as booking last reported them (booking is the authority).
     remaining: int
+    #: Seats held or confirmed, as booking last reported them: what a new capacity or a
+    #: reopening leaves for sale until booking reports again.
+    seats_taken: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     availability_version: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
 

@@ -22,12 +22,11 @@ os.environ.setdefault("COMPTOIR_HOME", str(Path(__file__).resolve().parents[4]))
 import httpx
 import pytest
 from alembic import command
-from catalog_support import Deliver, Office
+from catalog_support import Deliver, Office, bearer
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from comptoir_common.auth import OFFICE_ISSUER, TokenIssuer
 from comptoir_common.db import SessionFactory, make_engine, make_session_factory
 from comptoir_common.events import Envelope, EventPayload
 from comptoir_common.migrations import alembic_config, upgrade_to_head
@@ -127,11 +126,8 @@ def deliver(sessions: SessionFactory) -> Deliver:
 @pytest.fixture
 async def office(client: httpx.AsyncClient) -> Office:
     """A territory set up by its office admin."""
-    keys = HOME / ".local" / "keys"
-    issuer = TokenIssuer(str(keys / "office.pem"), OFFICE_ISSUER)
     territory_id = uuid.uuid4()
-    token = issuer.issue(role="admin", subject="staff@office", territory_id=territory_id)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = bearer("admin", territory_id)
     answer = await client.put(
         f"/v1/territories/{territory_id}", json={"name": "Verdon"}, headers=headers
     )

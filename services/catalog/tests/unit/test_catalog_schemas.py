@@ -6,7 +6,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from comptoir_catalog.schemas import ActivityIn, ProviderIn, SlotIn, TerritoryIn
+from comptoir_catalog.domain import seats_for_sale
+from comptoir_catalog.schemas import (
+    ActivityIn,
+    ActivityPatch,
+    ProviderIn,
+    SlotIn,
+    SlotPatch,
+    TerritoryIn,
+)
 
 
 def activity(**changes: Any) -> dict[str, Any]:
@@ -81,3 +89,132 @@ def test_territories_know_their_time_zone_and_fee() -> None:
 def test_providers_need_a_real_address() -> None:
     with pytest.raises(ValidationError):
         ProviderIn(name="Kayak Embrun", email="not-an-address")
+
+
+def photo(url: str) -> dict[str, Any]:
+    return {"url": url, "alt": {"fr": "Le lac au couchant", "en": "The lake at sunset"}}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/static/demo/lake-kayak.svg",
+        "/static/demo/lake-kayak.svg?v=2",
+        "https://images.example.org/kayak.jpg",
+        "https://cdn.example.org:8443/a/b/kayak.webp?w=800#top",
+    ],
+)
+def test_photos_come_from_https_or_the_storefront(url: str) -> None:
+    parsed = ActivityIn.model_validate(activity(photos=[photo(url)]))
+    assert parsed.photos[0].url == url
+    assert parsed.photos[0].alt.en == "The lake at sunset"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://images.example.org/kayak.jpg", "https:// address"),
+        ("javascript:alert(1)", "https:// address"),
+        ("data:image/svg+xml;base64,PHN2Zz4=", "https:// address"),
+        ("//images.example.org/kayak.jpg", "https:// address"),
+        ("static/demo/kayak.svg", "https:// address"),
+        ("/images/kayak.svg", "https:// address"),
+        ("https:///kayak.jpg", "needs a host name"),
+        ("/static/", "must name a file"),
+        ("/static/../main.py", "cannot contain '..'"),
+        ("/static/demo/lake kayak.svg", "cannot contain spaces"),
+        ('https://example.org/k.jpg"onerror="x', "cannot contain spaces, quotes"),
+        ("", "at least 1 character"),
+    ],
+)
+def test_other_photo_urls_are_refused_with_the_reason(url: str, says: str) -> None:
+    with pytest.raises(ValidationError, match=r"photos\.0\.url") as refused:
+        ActivityIn.model_validate(activity(photos=[photo(url)]))
+    assert says in str(refused.value)
+
+
+def test_photos_are_optional_at_most_eight_and_need_both_alt_texts() -> None:
+    assert ActivityIn.model_validate(activity()).photos == []
+    eight = [photo(f"/static/demo/{n}.svg") for n in range(8)]
+    assert len(ActivityIn.model_validate(activity(photos=eight)).photos) == 8
+    with pytest.raises(ValidationError, match="at most 8"):
+        ActivityIn.model_validate(activity(photos=[*eight, photo("/static/demo/9.svg")]))
+    with pytest.raises(ValidationError, match="alt"):
+        ActivityIn.model_validate(
+            activity(photos=[{"url": "/static/demo/a.svg", "alt": {"fr": "Le lac"}}])
+        )
+    with pytest.raises(ValidationError, match="caption"):
+        ActivityIn.model_validate(activity(photos=[photo("/static/a.svg") | {"caption": "x"}]))
+
+
+def test_a_patch_holds_only_what_was_sent() -> None:
+    assert ActivityPatch.model_validate({}).changes() == {}
+    patch = ActivityPatch.model_validate(
+        {"units": [{"id": "adult", "price_cents": 3900}], "what_to_bring": None}
+    )
+    assert patch.changes() == {
+        "units": [{"id": "adult", "price_cents": 3900, "type": "ADULT", "seats": 1}],
+        "what_to_bring": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"provider_id": str(uuid.uuid4())}, "provider_id"),
+        ({"currency": "CHF"}, "currency"),
+        ({"title": None}, "title"),
+        ({"units": None}, "units"),
+        ({"photos": None}, "photos"),
+        ({"units": []}, "units"),
+        (
+            {"units": [{"id": "adult", "price_cents": 1}, {"id": "adult", "price_cents": 2}]},
+            "units",
+        ),
+        (
+            {"cancellation_policy": [{"hours_before": 24, "refund_percent": 100}] * 2},
+            "cancellation_policy",
+        ),
+        ({"min_units": 0}, "min_units"),
+        ({"photos": [photo("ftp://example.org/a.jpg")]}, r"photos\.0\.url"),
+        ({"meeting_point": "x" * 501}, "meeting_point"),
+    ],
+)
+def test_a_patch_follows_the_rules_of_a_new_activity(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        ActivityPatch.model_validate(changes)
+
+
+def test_min_units_above_max_units_is_refused_whole() -> None:
+    with pytest.raises(ValidationError, match="min_units cannot exceed max_units"):
+        ActivityIn.model_validate(activity(min_units=5, max_units=4))
+
+
+def test_a_slot_change_is_a_capacity_from_zero_and_or_an_opening() -> None:
+    assert SlotPatch.model_validate({}).model_dump(exclude_unset=True) == {}
+    assert SlotPatch.model_validate({"capacity": 0, "status": "CLOSED"}).capacity == 0
+    for bad in (
+        {"capacity": -1},
+        {"capacity": 10_001},
+        {"capacity": None},
+        {"status": "CANCELLED"},
+        {"status": None},
+        {"start": "2027-07-14T18:00:00Z"},
+    ):
+        with pytest.raises(ValidationError):
+            SlotPatch.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    ("capacity", "taken", "status", "for_sale"),
+    [
+        (10, 0, "OPEN", 10),
+        (10, 6, "OPEN", 4),
+        (5, 6, "OPEN", 0),
+        (0, 0, "OPEN", 0),
+        (10, 2, "CLOSED", 0),
+        (10, 2, "CANCELLED", 0),
+    ],
+)
+def test_seats_for_sale(capacity: int, taken: int, status: str, for_sale: int) -> None:
+    assert seats_for_sale(capacity, taken, status) == for_sale

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from comptoir_common.auth import StaffPrincipal
+from comptoir_common.auth import AdminPrincipal, StaffPrincipal
 from comptoir_common.idempotency import run_idempotent
 from comptoir_common.problems import PROBLEM_RESPONSES
 from comptoir_common.service import RuntimeDep, SessionDep
@@ -18,6 +18,8 @@ from comptoir_notifications.schemas import (
     NotificationPreferences,
     NotificationPreferencesIn,
     Page,
+    SignInLinkAccepted,
+    SignInLinkIn,
     WebhookEndpointCreated,
     WebhookEndpointIn,
     WebhookEndpointPublic,
@@ -84,13 +86,73 @@ async def put_notification_preferences(
         return await service.put_preferences(session, principal, provider_id, body)
 
 
-# --- provider webhooks -----------------------------------------------------------------
-
-
 def _settings(runtime: RuntimeDep) -> NotificationsSettings:
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
     return settings
+
+
+# --- sign-in links ---------------------------------------------------------------------
+
+
+@router.post(
+    "/sign-in-links",
+    tags=["sign-in"],
+    status_code=202,
+    response_model=SignInLinkAccepted,
+    summary="E-mail a sign-in link the web front end built",
+    responses={
+        429: {
+            **PROBLEM_RESPONSES[422],
+            "description": "Too many sign-in links to this address; see Retry-After",
+        },
+        503: {
+            **PROBLEM_RESPONSES[422],
+            "description": "The storefront's address is not configured",
+        },
+    },
+)
+async def send_sign_in_link(
+    body: SignInLinkIn,
+    principal: AdminPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Send ``link`` (already signed by the web front end) to ``email``, in ``locale``,
+    saying when it expires (the territory's local time) and that it works once.
+
+    Office staff tokens only (the web front end uses its own for the territory); others
+    403. ``link`` must start with the storefront's address followed by ``/``, else 422
+    ``link-not-allowed``; without a configured storefront, 503
+    ``storefront-not-configured``. ``expires_at`` must be in the future and at most one
+    hour ahead. At most 5 mails per address per 15 minutes (429 with ``Retry-After``; a
+    retry under the same ``Idempotency-Key`` is not counted again). Answers 202 once the
+    mail is recorded: the sender sends it within seconds, and it shows in
+    ``GET /v1/messages`` as ``notifications.sign-in`` without its link.
+    """
+    settings = _settings(runtime)
+    service.check_sign_in_link(body.link, settings.storefront_url)
+    scope = f"notifications:sign-in-links:{principal.territory_id}:{principal.subject}"
+    await service.count_sign_in_mail(
+        runtime.redis,
+        str(body.email),
+        f"{scope}:{idempotency_key}" if idempotency_key else str(uuid.uuid4()),
+        limit=settings.sign_in_mail_limit,
+        window_seconds=settings.sign_in_mail_window_seconds,
+    )
+
+    async def execute() -> tuple[int, SignInLinkAccepted]:
+        async with session.begin():
+            accepted = await service.record_sign_in_link(session, principal, body)
+        return 202, accepted
+
+    return await run_idempotent(
+        runtime.redis, scope=scope, key=idempotency_key, body=body, execute=execute
+    )
+
+
+# --- provider webhooks -----------------------------------------------------------------
 
 
 @router.post(

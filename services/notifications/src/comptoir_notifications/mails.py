@@ -188,6 +188,8 @@ class Details:
 class Link:
     label: str
     url: str
+    #: Shown as a button in the HTML part (the one thing the mail asks to do).
+    button: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,12 @@ class RenderedMail:
     attachments: tuple[Attachment, ...] = ()
 
 
+BUTTON_STYLE = (
+    "display: inline-block; padding: 0.6em 1.2em; background: #1d4ed8; color: #ffffff; "
+    "text-decoration: none; border-radius: 4px; font-weight: bold"
+)
+
+
 @dataclass
 class Document:
     locale: Locale
@@ -296,7 +304,10 @@ class Document:
             if isinstance(block, Paragraph):
                 parts.append(f"<p>{e(block.text)}</p>")
             elif isinstance(block, Link):
-                parts.append(f'<p><a href="{e(block.url, quote=True)}">{e(block.label)}</a></p>')
+                style = f' style="{BUTTON_STYLE}"' if block.button else ""
+                parts.append(
+                    f'<p><a href="{e(block.url, quote=True)}"{style}>{e(block.label)}</a></p>'
+                )
             elif isinstance(block, Image):
                 parts.append(
                     f'<p><img src="cid:{e(block.content_id, quote=True)}" '
@@ -1084,6 +1095,55 @@ def provider_payout_notice(event: v1.PayoutUpdated) -> RenderedMail:
             ),
         ]
         subject = f"Virement échoué : {amount}"
+    return Document(locale, subject, blocks).render()
+
+
+# --- sign-in links -----------------------------------------------------------------------
+
+
+def sign_in_link(
+    *,
+    name: str,
+    audience: Literal["provider", "office"],
+    locale: Locale,
+    link: str,
+    expires_at: datetime,
+    timezone: str | None,
+) -> RenderedMail:
+    """The magic link that signs a provider or office staff in, asked for on the web.
+
+    The link itself is the web front end's (signed there); the mail says when it stops
+    working, in the territory's local time with the zone named, that it works once, and
+    what to do with a mail one did not ask for.
+    """
+    fr = locale == "fr"
+    deadline = format_deadline(expires_at, timezone, locale)
+    if audience == "provider":
+        where = "votre espace prestataire" if fr else "your provider space"
+    else:
+        where = "l'espace de l'office de tourisme" if fr else "the tourism office's space"
+    blocks: list[Block] = [
+        Paragraph(f"Bonjour {name}," if fr else f"Hello {name},"),
+        Paragraph(
+            f"Pour vous connecter à {where} sur Comptoir, utilisez ce lien :"
+            if fr
+            else f"To sign in to {where} on Comptoir, use this link:"
+        ),
+        Link("Me connecter à Comptoir" if fr else "Sign in to Comptoir", link, button=True),
+        Paragraph(
+            f"Ce lien ne fonctionne qu'une seule fois, jusqu'au {deadline}."
+            if fr
+            else f"This link works once only, until {deadline}."
+        ),
+        Paragraph(
+            "Si vous n'avez pas demandé ce lien, ignorez cet e-mail : sans lui, personne "
+            "ne peut se connecter à votre place. Ne le transférez à personne."
+            if fr
+            else "If you did not ask for it, ignore this e-mail: nobody can sign in as you "
+            "without it. Do not forward it to anyone."
+        ),
+    ]
+    subject = "Votre lien de connexion Comptoir" if fr else "Your Comptoir sign-in link"
     return Document(locale, subject, blocks).render()
 
 

@@ -24,7 +24,8 @@ app = create_service_app(
             "E-mails about reservations: the visitor's confirmation, cancellation, "
             "rebooking, waitlist offer and refund in their language; the provider's "
             "booking, cancellation and rebooking notices and cancelled-departure "
-            "summaries. Each goes out at most once. Providers' signed webhooks "
+            "summaries; the sign-in links the web front end builds for providers and "
+            "office staff. Each goes out at most once. Providers' signed webhooks "
             "(Standard Webhooks) carry the same events, retried for a day."
         ),
         version="1.0.0",

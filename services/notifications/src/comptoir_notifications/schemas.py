@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Generic, Literal, Self, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from comptoir_common.db import utcnow
+from comptoir_notifications.mails import has_control_characters, mailbox
 
 
 class MessagePublic(BaseModel):
     """One message about a reservation, as staff see it (never its recipient's address).
 
     A provider's summary of a cancelled departure is about a slot, not one reservation:
-    its ``reservation_id`` is null and its ``slot_id`` says which departure.
+    its ``reservation_id`` is null and its ``slot_id`` says which departure. A sign-in
+    link (``event_type`` ``notifications.sign-in``) is about neither; only office staff
+    see it, and only its subject: the link opens an account, so no body is ever shown.
     """
 
     id: uuid.UUID
     reservation_id: uuid.UUID | None
     slot_id: uuid.UUID | None
     event_type: str
-    recipient_kind: Literal["visitor", "provider"]
+    recipient_kind: Literal["visitor", "provider", "office"]
     channel: Literal["email"]
     status: Literal["PENDING", "SENDING", "SENT", "FAILED", "UNKNOWN"]
     subject: str
@@ -121,3 +135,74 @@ class NotificationPreferences(BaseModel):
     next_digest_at: datetime | None
     #: The local day of the last digest decided.
     last_digest_date: date | None
+
+
+#: How long a sign-in link may stay valid, at most.
+SIGN_IN_LINK_MAX_LIFETIME = timedelta(hours=1)
+#: Allowance for a caller whose clock runs a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+class SignInLinkIn(BaseModel):
+    """A sign-in link the web front end built and signed, to be sent by e-mail.
+
+    Notifications never sees how the link is signed; it checks that the link points at
+    the storefront (``link-not-allowed`` otherwise) so that a leaked staff token cannot
+    turn our mail server into a phishing relay.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    #: The person's name, as the greeting says it (one line).
+    name: str = Field(min_length=1, max_length=200)
+    #: Who signs in: a provider (their space) or office staff.
+    audience: Literal["provider", "office"]
+    locale: Literal["fr", "en"]
+    #: The absolute URL to open; it must start with the storefront's base URL and ``/``.
+    link: str = Field(min_length=1, max_length=2000)
+    #: When the link stops working: in the future, at most one hour ahead.
+    expires_at: AwareDatetime
+
+    @field_validator("name")
+    @classmethod
+    def _one_line_name(cls, value: str) -> str:
+        if has_control_characters(value):
+            raise ValueError("the name contains a line break or control character")
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the name is blank")
+        return value
+
+    @field_validator("link")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if has_control_characters(value) or any(c.isspace() for c in value):
+            raise ValueError("the link contains whitespace or a control character")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the link must be an absolute http or https URL")
+        return value
+
+    @field_validator("expires_at")
+    @classmethod
+    def _soon(cls, value: datetime) -> datetime:
+        now = utcnow()
+        if value <= now:
+            raise ValueError("the link has already expired")
+        if value > now + SIGN_IN_LINK_MAX_LIFETIME + CLOCK_SKEW:
+            raise ValueError("a sign-in link may be valid for one hour at most")
+        return value
+
+    @model_validator(mode="after")
+    def _sendable(self) -> Self:
+        mailbox(self.name, str(self.email))  # InvalidRecipient is a ValueError: 422
+        return self
+
+
+class SignInLinkAccepted(BaseModel):
+    """The sign-in mail is recorded; the sender sends it within seconds."""
+
+    #: The ``id`` of the message in ``GET /v1/messages``.
+    message_id: uuid.UUID
+    status: Literal["PENDING", "SENDING", "SENT", "FAILED", "UNKNOWN"]

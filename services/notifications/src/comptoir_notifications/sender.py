@@ -31,6 +31,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from comptoir_common.db import SessionFactory, utcnow
 from comptoir_common.service import Runtime
@@ -42,7 +43,13 @@ from comptoir_common.telemetry import (
 )
 from comptoir_notifications import mails
 from comptoir_notifications.settings import NotificationsSettings
-from comptoir_notifications.store import MailStatus, OutgoingMail, Provider, RecipientKind
+from comptoir_notifications.store import (
+    SIGN_IN,
+    MailStatus,
+    OutgoingMail,
+    Provider,
+    RecipientKind,
+)
 
 log = logging.getLogger("comptoir.notifications.sender")
 tracer = trace.get_tracer("comptoir.notifications")
@@ -51,6 +58,9 @@ ATTR_MAIL_ID = "comptoir.mail.id"
 ATTR_MAIL_RECIPIENT_KIND = "comptoir.mail.recipient_kind"
 ATTR_MAIL_ATTEMPT = "comptoir.mail.attempt"
 ATTR_MAIL_OUTCOME = "comptoir.mail.outcome"
+
+#: What a sign-in mail's bodies become once the sender is done with it.
+FORGOTTEN_BODY = "(sign-in link removed once the mail was handled)"
 
 INTERRUPTED = (
     "interrupted while sending (the sender stopped): it may or may not have been "
@@ -159,6 +169,13 @@ class MailSender:
                     .returning(OutgoingMail.id)  # type: ignore[call-overload]
                 )
             ).all()
+            if ids:
+                await session.execute(
+                    update(OutgoingMail)
+                    .where(col(OutgoingMail.id).in_(ids))
+                    .where(col(OutgoingMail.event_type) == SIGN_IN)
+                    .values(body_text=FORGOTTEN_BODY, body_html=FORGOTTEN_BODY)
+                )
         for mail_id in ids:
             log.warning(
                 "mail left SENDING by an interrupted sender: outcome unknown, not resent",
@@ -182,6 +199,13 @@ class MailSender:
                 )
             ).all()
             for mail in rows:
+                if mail.expires_at is not None and mail.expires_at <= now:
+                    # A sign-in link that no longer works would only puzzle its reader.
+                    mail.status = MailStatus.FAILED
+                    mail.error = "expired before it could be sent"
+                    self._forget_bodies(mail)
+                    log.warning("mail expired before it was sent", extra={"mail_id": str(mail.id)})
+                    continue
                 if mail.to_address is None and not await self._resolve_provider(session, mail, now):
                     continue
                 mail.status = MailStatus.SENDING
@@ -189,6 +213,13 @@ class MailSender:
                 mail.sending_started_at = now
                 claimed.append(mail)
         return claimed
+
+    @staticmethod
+    def _forget_bodies(mail: OutgoingMail) -> None:
+        """A sign-in mail's bodies hold a link that opens an account: once the sender is
+        done with it, they are not kept."""
+        if mail.event_type == SIGN_IN:
+            mail.body_text = mail.body_html = FORGOTTEN_BODY
 
     async def _resolve_provider(self, session: Any, mail: OutgoingMail, now: datetime) -> bool:
         """Fill in a provider notice's address once catalog has told us; False to skip."""
@@ -299,6 +330,8 @@ class MailSender:
                 "status": MailStatus.FAILED,
                 "error": f"gave up after attempt {mail.attempts}: {outcome.detail}",
             }
+        if values["status"] != MailStatus.PENDING and mail.event_type == SIGN_IN:
+            values["body_text"] = values["body_html"] = FORGOTTEN_BODY
         async with self.sessions() as session, session.begin():
             await session.execute(
                 update(OutgoingMail)

@@ -7,13 +7,16 @@ An e-mail is never sent here: a handler renders it and records it as an
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 from opentelemetry import trace
+from redis.asyncio import Redis
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +25,7 @@ from sqlmodel import col
 from comptoir_common.auth import Principal
 from comptoir_common.db import utcnow
 from comptoir_common.events import Envelope, v1
-from comptoir_common.problems import not_found
+from comptoir_common.problems import Problem, not_found
 from comptoir_common.projections import upsert_newer
 from comptoir_common.telemetry import ATTR_RESERVATION_ID, current_trace_carrier
 from comptoir_notifications import mails
@@ -32,9 +35,12 @@ from comptoir_notifications.schemas import (
     NotificationPreferences,
     NotificationPreferencesIn,
     Page,
+    SignInLinkAccepted,
+    SignInLinkIn,
 )
 from comptoir_notifications.store import (
     EMAIL,
+    SIGN_IN,
     Activity,
     BookingNotices,
     DigestEntry,
@@ -209,7 +215,8 @@ class Origin:
     event_id: uuid.UUID
     event_type: str
     territory_id: uuid.UUID
-    provider_id: uuid.UUID
+    #: None for a mail no provider is concerned by (office staff's sign-in link).
+    provider_id: uuid.UUID | None
     reservation_id: uuid.UUID | None
     slot_id: uuid.UUID | None
     trace_headers: dict[str, str]
@@ -274,6 +281,7 @@ def _visitor_mail(origin: Origin, rendered: RenderedMail, visitor: v1.Visitor) -
 async def _provider_mail(
     session: AsyncSession, origin: Origin, rendered: RenderedMail
 ) -> OutgoingMail:
+    assert origin.provider_id is not None  # every event a provider hears of names it
     return _mail(
         origin,
         RecipientKind.PROVIDER,
@@ -906,6 +914,132 @@ async def release_waiting(session: AsyncSession, reservation: Reservation) -> in
             )
         await session.delete(notice)
     return recorded
+
+
+# --- sign-in links ------------------------------------------------------------------------
+
+#: One sliding window per address, as a sorted set of request ids scored by the time
+#: they were let through. Atomic, so concurrent requests cannot both take the last place.
+#: A request id already in the window (a retry under the same ``Idempotency-Key``) passes
+#: without counting twice. Returns 0 (allowed, counted) or the milliseconds until the
+#: oldest counted request leaves the window.
+_SIGN_IN_RATE_SCRIPT = """
+local key, member = KEYS[1], ARGV[4]
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZSCORE', key, member) then
+  return 0
+end
+if redis.call('ZCARD', key) >= limit then
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+redis.call('ZADD', key, now, member)
+redis.call('PEXPIRE', key, window)
+return 0
+"""
+
+
+def check_sign_in_link(link: str, storefront_url: str | None) -> None:
+    """The link must lead to the storefront: with a stolen staff token, nobody can make
+    our mail server send a link to a look-alike site."""
+    if not storefront_url:
+        raise Problem(
+            503,
+            "Sign-in links cannot be sent: the storefront's address is not configured "
+            "(COMPTOIR_STOREFRONT_URL).",
+            kind="storefront-not-configured",
+        )
+    if not link.startswith(storefront_url + "/"):
+        raise Problem(
+            422,
+            f"A sign-in link must lead to the storefront: it must start with {storefront_url}/.",
+            kind="link-not-allowed",
+        )
+
+
+def sign_in_rate_key(email: str) -> str:
+    """The address hashed: no personal data in Redis key names."""
+    return "notifications:sign-in-rate:" + hashlib.sha256(email.lower().encode()).hexdigest()
+
+
+async def count_sign_in_mail(
+    redis: Redis,
+    email: str,
+    request_id: str,
+    *,
+    limit: int,
+    window_seconds: int,
+    now: datetime | None = None,
+) -> None:
+    """Count one more sign-in mail to ``email``, or answer 429 with ``Retry-After`` when
+    ``limit`` were already let through in the last ``window_seconds``."""
+    now_ms = int((now or utcnow()).timestamp() * 1000)
+    wait_ms = int(
+        await redis.eval(
+            _SIGN_IN_RATE_SCRIPT,
+            1,
+            sign_in_rate_key(email),
+            now_ms,
+            window_seconds * 1000,
+            limit,
+            request_id,
+        )
+    )
+    if wait_ms > 0:
+        retry_after = max(1, math.ceil(wait_ms / 1000))
+        raise Problem(
+            429,
+            f"At most {limit} sign-in links are sent to one address within "
+            f"{window_seconds // 60} minutes; retry in {retry_after} s.",
+            kind="too-many-sign-in-links",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+async def _territory_timezone(session: AsyncSession, territory_id: uuid.UUID) -> str:
+    """The territory's time zone as its activities tell it (Europe/Paris if none known)."""
+    known = await session.scalar(
+        select(col(Activity.timezone))
+        .where(col(Activity.territory_id) == territory_id)
+        .order_by(col(Activity.updated_at))
+        .limit(1)
+    )
+    return known or mails.DEFAULT_TIMEZONE
+
+
+async def record_sign_in_link(
+    session: AsyncSession, principal: Principal, body: SignInLinkIn
+) -> SignInLinkAccepted:
+    """Record the sign-in mail for the sender, in the caller's territory.
+
+    It is listed in ``GET /v1/messages`` for the territory's office staff (subject and
+    status only: the link opens an account), never for providers. It is not sent after
+    ``expires_at``, and the sender wipes its bodies once it is done with it.
+    """
+    timezone = await _territory_timezone(session, principal.territory_id)
+    rendered = mails.sign_in_link(
+        name=body.name,
+        audience=body.audience,
+        locale=body.locale,
+        link=body.link,
+        expires_at=body.expires_at,
+        timezone=timezone,
+    )
+    origin = Origin(
+        event_id=uuid.uuid4(),  # no event causes it: each request is its own
+        event_type=SIGN_IN,
+        territory_id=principal.territory_id,
+        provider_id=None,
+        reservation_id=None,
+        slot_id=None,
+        trace_headers=current_trace_carrier(),
+    )
+    kind = RecipientKind.PROVIDER if body.audience == "provider" else RecipientKind.OFFICE
+    mail = _mail(origin, kind, rendered, (body.name, str(body.email)))
+    mail.expires_at = body.expires_at
+    await _record(session, [mail])
+    return SignInLinkAccepted(message_id=mail.id, status=mail.status)
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -64,6 +64,12 @@ class NotificationsSettings(ServiceSettings):
     #: Interval of the scheduler that records due reminders and daily digests.
     scheduler_poll_seconds: float = 30.0
 
+    #: Sign-in links: at most this many mails to one address within the window (a
+    #: sliding window counted in Redis), so nobody floods an inbox through the sign-in
+    #: form.
+    sign_in_mail_limit: int = Field(default=5, ge=1)
+    sign_in_mail_window_seconds: int = Field(default=900, ge=1)
+
     #: Provider webhooks: bound on one whole delivery attempt (connect to status line).
     webhook_timeout_seconds: float = 10.0
     #: Waits after the 1st, 2nd... failed attempt; once they are used up it is DEAD.

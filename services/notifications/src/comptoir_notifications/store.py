@@ -140,6 +140,8 @@ class DigestEntry(SQLModel, table=True):
 class RecipientKind(StrEnum):
     VISITOR = "visitor"
     PROVIDER = "provider"
+    #: A member of the tourism office's staff (their sign-in link).
+    OFFICE = "office"
 
 
 class MailStatus(StrEnum):
@@ -157,6 +159,11 @@ class MailStatus(StrEnum):
 
 
 EMAIL = "email"
+
+#: ``outgoing_mail.event_type`` of a sign-in link asked for by the web front end (no
+#: event causes it). Its bodies hold a link that opens an account: the sender wipes them
+#: once the mail is SENT, FAILED or UNKNOWN, and does not send it after ``expires_at``.
+SIGN_IN = "notifications.sign-in"
 
 
 class OutgoingMail(SQLModel, table=True):
@@ -203,7 +210,8 @@ class OutgoingMail(SQLModel, table=True):
     reservation_id: uuid.UUID | None = Field(default=None, index=True)
     slot_id: uuid.UUID | None = Field(default=None, index=True)
     territory_id: uuid.UUID = Field(index=True)
-    provider_id: uuid.UUID
+    #: None for a mail to office staff (a sign-in link): no provider is concerned.
+    provider_id: uuid.UUID | None = None
     dedup_key: str | None = Field(default=None, sa_column=Column(String(200)))
     locale: str = Field(max_length=8)
     #: Unknown until the provider's address is (a provider notice may be recorded
@@ -229,6 +237,8 @@ class OutgoingMail(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=Timestamp())
     sending_started_at: datetime | None = Field(default=None, sa_type=Timestamp())
     sent_at: datetime | None = Field(default=None, sa_type=Timestamp())
+    #: Not worth sending after then (a sign-in link that no longer works): FAILED.
+    expires_at: datetime | None = Field(default=None, sa_type=Timestamp())
 
 
 class WebhookEndpoint(SQLModel, table=True):
