@@ -64,7 +64,10 @@ def ensure_databases(names: list[str], user: str = DEV_USER, password: str = DEV
     )
 
 
+# The advisory lock serialises parallel runs (e2e slots starting together): two
+# concurrent ALTER ROLE of the same role fail with "tuple concurrently updated".
 _ENSURE_DATABASES_SQL = """
+SELECT pg_advisory_lock(7311) \\g /dev/null
 SELECT format('CREATE ROLE %I', :'user')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \\gexec
 SELECT format('ALTER ROLE %I LOGIN CREATEDB PASSWORD %L', :'user', :'password') \\gexec

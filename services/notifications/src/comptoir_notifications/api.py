@@ -140,6 +140,7 @@ async def send_sign_in_link(
         f"{scope}:{idempotency_key}" if idempotency_key else str(uuid.uuid4()),
         limit=settings.sign_in_mail_limit,
         window_seconds=settings.sign_in_mail_window_seconds,
+        namespace=settings.kafka_namespace,
     )
 
     async def execute() -> tuple[int, SignInLinkAccepted]:

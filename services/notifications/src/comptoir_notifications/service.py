@@ -958,9 +958,11 @@ def check_sign_in_link(link: str, storefront_url: str | None) -> None:
         )
 
 
-def sign_in_rate_key(email: str) -> str:
-    """The address hashed: no personal data in Redis key names."""
-    return "notifications:sign-in-rate:" + hashlib.sha256(email.lower().encode()).hexdigest()
+def sign_in_rate_key(email: str, namespace: str = "") -> str:
+    """The address hashed: no personal data in Redis key names. ``namespace`` (the
+    deployment's Kafka namespace) keeps isolated runs sharing one Redis apart."""
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    return f"{namespace}notifications:sign-in-rate:{digest}"
 
 
 async def count_sign_in_mail(
@@ -970,6 +972,7 @@ async def count_sign_in_mail(
     *,
     limit: int,
     window_seconds: int,
+    namespace: str = "",
     now: datetime | None = None,
 ) -> None:
     """Count one more sign-in mail to ``email``, or answer 429 with ``Retry-After`` when
@@ -979,7 +982,7 @@ async def count_sign_in_mail(
         await redis.eval(
             _SIGN_IN_RATE_SCRIPT,
             1,
-            sign_in_rate_key(email),
+            sign_in_rate_key(email, namespace),
             now_ms,
             window_seconds * 1000,
             limit,
