@@ -18,7 +18,7 @@ from rich.table import Table
 from comptoir_common.settings import DEV_STRIPE_WEBHOOK_SECRET
 from comptoir_ops import demo, infra, stripe_sim
 from comptoir_ops.infra.paths import local_dir
-from comptoir_ops.platform import Platform
+from comptoir_ops.platform import OFFICE_STAFF_EMAIL, Platform
 from comptoir_ops.tokens import office_token
 
 app = typer.Typer(
@@ -103,6 +103,15 @@ def _print_summary(platform: Platform, elapsed: float) -> None:
         say(
             f"\n[bold]Storefront[/bold] for visitors: {web}/  (French {web}/fr/, "
             f"English {web}/en/)",
+            soft_wrap=True,
+        )
+        provider_email = demo.PROVIDERS[0][1]
+        say(
+            f"[bold]Provider portal[/bold]: {web}/fr/portal/  (sign in as {provider_email})\n"
+            f"[bold]Office console and observatory[/bold]: {web}/fr/office/  (sign in as "
+            f"{OFFICE_STAFF_EMAIL})\n"
+            "  Sign-in links arrive in the local mail catcher: .venv/bin/comptoir mail list, "
+            "then .venv/bin/comptoir mail show <id>",
             soft_wrap=True,
         )
     say(f"\nDemo territory Serre-Ponçon: {demo.DEMO_TERRITORY_ID}")

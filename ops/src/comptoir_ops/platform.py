@@ -41,6 +41,9 @@ SERVICES: dict[str, int] = {
 #: Services that keep no state of their own: they only call the others' public APIs.
 WITHOUT_DATABASE = frozenset({"web"})
 OTLP_ENDPOINT = "http://127.0.0.1:4318"
+#: The demo tourism office's address: a sign-in link asked for it opens the office console
+#: (the mail lands in the local mail catcher).
+OFFICE_STAFF_EMAIL = "accueil@office-serre-poncon.example"
 
 Progress = Callable[[str], None]
 
@@ -104,9 +107,12 @@ class Platform:
         if service in WITHOUT_DATABASE:
             del env["COMPTOIR_DATABASE_URL"]
         if service == "web":
-            for api in ("catalog", "booking", "payments"):
+            for api in ("catalog", "booking", "payments", "notifications"):
                 if api in self.ports:
                     env[f"COMPTOIR_{api.upper()}_URL"] = self.url(api)
+            env["COMPTOIR_OFFICE_STAFF_EMAILS"] = os.environ.get(
+                "COMPTOIR_OFFICE_STAFF_EMAILS", OFFICE_STAFF_EMAIL
+            )
         env.update(self.env)
         return env
 

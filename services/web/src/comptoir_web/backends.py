@@ -50,6 +50,7 @@ class Backends:
                 ("catalog", settings.catalog_url),
                 ("booking", settings.booking_url),
                 ("payments", settings.payments_url),
+                ("notifications", settings.notifications_url),
             )
         }
 
@@ -90,15 +91,19 @@ class Backends:
         result: Json = await self.call("catalog", "GET", f"/v1/territories/{territory_id}")
         return result
 
-    async def activities(self, territory_id: uuid.UUID) -> list[Json]:
-        """Every activity of a territory (the catalogue pages by 200)."""
+    async def activities(
+        self, territory_id: uuid.UUID | None = None, *, provider_id: uuid.UUID | None = None
+    ) -> list[Json]:
+        """Every activity of a territory, or of a provider (the catalogue pages by 200)."""
+        scope = {"territory_id": territory_id, "provider_id": provider_id}
+        params = {k: str(v) for k, v in scope.items() if v is not None}
         items: list[Json] = []
         while True:
             page = await self.call(
                 "catalog",
                 "GET",
                 "/v1/activities",
-                params={"territory_id": str(territory_id), "limit": 200, "offset": len(items)},
+                params=params | {"limit": 200, "offset": len(items)},
             )
             items.extend(page["items"])
             if not page["items"] or len(items) >= page["total"]:
@@ -196,15 +201,51 @@ class Backends:
         )
         return result
 
-    async def checkout_session(self, reservation_id: uuid.UUID, token: str) -> str:
+    async def checkout_session(
+        self, reservation_id: uuid.UUID, token: str, *, success_url: str, cancel_url: str
+    ) -> str:
+        """Stripe's hosted payment page; Stripe sends the visitor back to ``success_url``
+        (paid) or ``cancel_url`` (gave up), pages of this storefront."""
         result: Json = await self.call(
             "payments",
             "POST",
             f"/v1/reservations/{reservation_id}/payment/checkout-session",
             token=token,
+            json={"success_url": success_url, "cancel_url": cancel_url},
             idempotency_key=f"storefront-checkout-{reservation_id}",
         )
         return str(result["url"])
+
+    # --- sign-in ---------------------------------------------------------------------------
+
+    async def providers_with_email(self, email: str, token: str) -> list[Json]:
+        """The territory's providers whose contact address is ``email`` (any case)."""
+        found: list[Json] = []
+        offset = 0
+        while True:
+            page: Json = await self.call(
+                "catalog",
+                "GET",
+                "/v1/providers",
+                token=token,
+                params={"limit": 200, "offset": offset},
+            )
+            items = page.get("items", [])
+            found += [p for p in items if str(p.get("email", "")).lower() == email.lower()]
+            offset += len(items)
+            if not items or offset >= int(page.get("total", 0)):
+                return found
+
+    async def send_sign_in_link(self, body: Json, token: str, key: str) -> Json:
+        result: Json = await self.call(
+            "notifications",
+            "POST",
+            "/v1/sign-in-links",
+            token=token,
+            json=body,
+            idempotency_key=key,
+        )
+        return result
 
     async def ready(self) -> dict[str, str]:
         """Whether each service answers its liveness probe."""

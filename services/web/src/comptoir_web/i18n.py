@@ -419,3 +419,13 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "countdown_label": "minutes and seconds left",
     },
 }
+
+
+def extend(words: dict[Lang, dict[str, str]]) -> None:
+    """Add the words of another part of the site (the provider portal, the office
+    console); a key defined twice is a mistake, caught at import."""
+    for lang, entries in words.items():
+        clash = MESSAGES[lang].keys() & entries.keys()
+        if clash:
+            raise ValueError(f"words defined twice ({lang}): {sorted(clash)}")
+        MESSAGES[lang].update(entries)

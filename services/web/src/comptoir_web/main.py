@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,8 +23,25 @@ from comptoir_common.telemetry import (
     setup_tracing,
     shutdown_tracing,
 )
+from comptoir_web import i18n, office, portal, signin, widget
+from comptoir_web.auth import (
+    Authority,
+    ForeignForm,
+    RedisSingleUse,
+    SignInRequired,
+    SingleUse,
+    WrongRole,
+)
 from comptoir_web.backends import ApiError, Backends
-from comptoir_web.pages import PageNotFound, error_page, not_found_page, router
+from comptoir_web.embed import frame_ancestors, is_embed_path
+from comptoir_web.pages import (
+    PageNotFound,
+    error_page,
+    lang_of_path,
+    not_found_page,
+    render,
+    router,
+)
 from comptoir_web.settings import WebSettings
 
 log = logging.getLogger("comptoir.web")
@@ -36,7 +54,10 @@ SECURITY_HEADERS = {
         "frame-ancestors 'self'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": under it browsers send "Origin: null" with the site's own forms,
+    # and the signed-in pages refuse a form whose origin is not theirs. Other sites still
+    # learn nothing of our addresses.
+    "Referrer-Policy": "same-origin",
 }
 
 
@@ -67,9 +88,12 @@ def _ops_router() -> APIRouter:
 
 
 def create_app(
-    settings: WebSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
+    settings: WebSettings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    single_use: SingleUse | None = None,
 ) -> FastAPI:
-    """The storefront; ``transport`` lets tests answer for the other services."""
+    """The storefront; ``transport`` lets tests answer for the other services, and
+    ``single_use`` keep used sign-in links without Redis."""
     settings = settings or WebSettings()
     setup_logging(settings.service_name, settings.log_level)
     setup_tracing(settings.service_name)
@@ -83,6 +107,7 @@ def create_app(
             yield
         finally:
             await app.state.backends.aclose()
+            await app.state.authority.single_use.aclose()
             shutdown_tracing()
 
     app = FastAPI(
@@ -93,13 +118,23 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.authority = Authority(settings, single_use or RedisSingleUse(settings.redis_url))
+
+    # The booking widget's frame (``/{lang}/embed/``), and only it, may be shown by the
+    # sites of COMPTOIR_WIDGET_ORIGINS.
+    framed_headers = SECURITY_HEADERS | {
+        "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].replace(
+            "frame-ancestors 'self'", frame_ancestors(settings.widget_origins.split(","))
+        )
+    }
 
     @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        headers = framed_headers if is_embed_path(request.url.path) else SECURITY_HEADERS
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         if request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "public, max-age=3600"
@@ -129,14 +164,52 @@ def create_app(
         # A service refused or could not be reached where the page had no better answer.
         return error_page(request, exc)
 
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        query = f"?next={exc.next_path}" if exc.next_path else ""
+        return RedirectResponse(f"/{exc.lang}/sign-in{query}", status_code=303)
+
+    @app.exception_handler(WrongRole)
+    async def _wrong_role(request: Request, exc: WrongRole) -> Response:
+        lang = lang_of_path(request.url.path)
+        return render(
+            request,
+            lang,
+            "message.html",
+            403,
+            title=i18n.translate(lang, "wrong_role_title"),
+            text=i18n.translate(
+                lang, f"wrong_role_{'admin' if exc.session.role == 'provider' else 'provider'}"
+            ),
+            home=signin.home_of(exc.session, lang),
+        )
+
+    @app.exception_handler(ForeignForm)
+    async def _foreign_form(request: Request, exc: ForeignForm) -> Response:
+        lang = lang_of_path(request.url.path)
+        return render(
+            request,
+            lang,
+            "message.html",
+            403,
+            title=i18n.translate(lang, "error_title"),
+            text=i18n.translate(lang, "foreign_form"),
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.url.path})
         return error_page(request)
 
     app.include_router(_ops_router())
+    app.include_router(widget.router)
+    app.include_router(signin.router)
+    app.include_router(portal.router)
+    app.include_router(office.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    # Pages and stylesheets travel compressed: a phone on a slow network paints sooner.
+    app.add_middleware(GZipMiddleware, minimum_size=800)
     app.add_middleware(
         ServerSpans, excluded_paths=("/healthz", "/readyz"), excluded_prefixes=("/static/",)
     )

@@ -9,9 +9,11 @@ redirects to the same page without it, so the token never stays in the address b
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from comptoir_web import i18n
 from comptoir_web.backends import ApiError, Backends
+from comptoir_web.embed import Embed, page_url
 from comptoir_web.i18n import LANGS, Lang
 from comptoir_web.settings import WebSettings
 from comptoir_web.views import (
@@ -110,6 +113,12 @@ def render(
     request: Request, lang: Lang, name: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     tz = context.get("tz", i18n.DEFAULT_TZ)
+    # Inside the booking widget's frame (``embed``): the compact layout, links that stay
+    # in the frame, and no cookie (another site's frame would not get it back).
+    embed = Embed.of(request)
+    context.setdefault("embed", embed)
+    context.setdefault("layout", "embed/base.html" if embed else "base.html")
+    context.setdefault("url", embed.url if embed else functools.partial(page_url, lang))
 
     def t(key: str, **values: Any) -> str:
         return i18n.translate(lang, key, **values)
@@ -128,7 +137,8 @@ def render(
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
-    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    if embed is None:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
 
 
@@ -250,6 +260,18 @@ async def search(request: Request, lang: LangDep) -> HTMLResponse:
         )
     except ApiError as error:
         return error_page(request, error)
+    return await search_page(
+        request, lang, territory, activities, territory_query=query.get("territory", "")
+    )
+
+
+async def search_page(
+    request: Request, lang: Lang, territory: Json, activities: list[Json], **extra: Any
+) -> HTMLResponse:
+    """The activities (the storefront's territory, or the widget's scope) with the search
+    filters applied and their next departure."""
+    backends = _backends(request)
+    query = dict(request.query_params)
     tz = territory.get("timezone") or i18n.DEFAULT_TZ
     now = _now()
     filters = Filters.parse(query, i18n.local_date(now, tz))
@@ -285,13 +307,13 @@ async def search(request: Request, lang: LangDep) -> HTMLResponse:
         "search.html",
         tz=tz,
         territory=territory,
-        territory_query=query.get("territory", ""),
         filters=filters,
         categories=sorted({a["category"] for a in activities}),
         communes=sorted({a["commune"] for a in activities}),
         cards=cards,
         problem=problem,
         today=i18n.local_date(now, tz).isoformat(),
+        **extra,
     )
 
 
@@ -363,6 +385,19 @@ async def activity_page(request: Request, lang: LangDep, activity_id: uuid.UUID)
 
 @router.post("/{lang}/activities/{activity_id}/hold")
 async def place_hold(request: Request, lang: LangDep, activity_id: uuid.UUID) -> Response:
+    def held(hold: Json) -> Response:
+        response = _redirect(f"/{lang}/reservations/{hold['id']}")
+        _set_token(response, request, TOKEN_COOKIE, hold["id"], hold["visitor_token"])
+        return response
+
+    return await hold_seats(request, lang, activity_id, held)
+
+
+async def hold_seats(
+    request: Request, lang: Lang, activity_id: uuid.UUID, held: Callable[[Json], Response]
+) -> Response:
+    """Checks the booking form and holds the seats; ``held`` answers once they are held
+    (the storefront keeps the visitor token in a cookie, the widget's frame in its URL)."""
     form = {k: str(v) for k, v in (await request.form()).items()}
     backends = _backends(request)
     try:
@@ -397,10 +432,8 @@ async def place_hold(request: Request, lang: LangDep, activity_id: uuid.UUID) ->
                 return error_page(request, error)
             errors.append(error_message(lang, error))
         else:
-            response = _redirect(f"/{lang}/reservations/{hold['id']}")
-            _set_token(response, request, TOKEN_COOKIE, hold["id"], hold["visitor_token"])
             log.info("hold placed", extra={"reservation_id": hold["id"]})
-            return response
+            return held(hold)
     return await _activity_page(
         request, lang, activity_id, status_code=422, form=form, errors=errors
     )
@@ -459,6 +492,13 @@ async def reservation_page(request: Request, lang: LangDep, reservation_id: uuid
     token = _token(request, TOKEN_COOKIE, reservation_id)
     if token is None:
         return _missing_token(request, lang)
+    return await reservation_view(request, lang, reservation_id, token)
+
+
+async def reservation_view(
+    request: Request, lang: Lang, reservation_id: uuid.UUID, token: str
+) -> Response:
+    """The reservation as its visitor sees it: the hold and its payment, or the ticket."""
     try:
         context = await _reservation_context(request, reservation_id, token)
     except ApiError as error:
@@ -508,18 +548,36 @@ async def pay(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> Res
     token = _token(request, TOKEN_COOKIE, reservation_id)
     if token is None:
         return _missing_token(request, lang)
-    backends = _backends(request)
     page = f"/{lang}/reservations/{reservation_id}"
+    checkout = await start_payment(request, lang, reservation_id, token)
+    if checkout is None:
+        return _redirect(page + "?done=paid")
+    if not checkout:
+        return _redirect(page + "?error=payment")
+    return RedirectResponse(checkout, status_code=303)
+
+
+async def start_payment(
+    request: Request, lang: Lang, reservation_id: uuid.UUID, token: str
+) -> str | None:
+    """Pays: None once the simulated payment is made; else the Stripe Checkout page to
+    send the visitor to (it comes back to the storefront's page of the reservation); ""
+    when the payment could not start (logged)."""
+    backends = _backends(request)
+    settings = _settings(request)
+    page = f"{settings.storefront_url}/{lang}/reservations/{reservation_id}"
     try:
-        if _settings(request).payment_mode == "simulated":
+        if settings.payment_mode == "simulated":
             try:
                 await backends.simulate_payment(reservation_id, token)
-                return _redirect(page + "?done=paid")
+                return None
             except ApiError as error:
                 if error.status not in (404, 405):
                     raise
                 # No simulated path on this platform (a real Stripe key): use Checkout.
-        url = await backends.checkout_session(reservation_id, token)
+        return await backends.checkout_session(
+            reservation_id, token, success_url=page + "?done=paid", cancel_url=page
+        )
     except ApiError as error:
         log.warning(
             "payment not started",
@@ -529,8 +587,7 @@ async def pay(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> Res
                 "kind": error.kind,
             },
         )
-        return _redirect(page + "?error=payment")
-    return RedirectResponse(url, status_code=303)
+        return ""
 
 
 async def _visitor_reservation(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from comptoir_web.i18n import money, when
@@ -48,5 +50,21 @@ def test_money_and_dates_in_each_language() -> None:
 def test_production_refuses_simulated_payments() -> None:
     with pytest.raises(ValidationError, match="COMPTOIR_PAYMENT_MODE"):
         WebSettings(environment="production")
-    settings = WebSettings(environment="production", payment_mode="checkout")
+    with pytest.raises(ValidationError, match="COMPTOIR_AUTH_OFFICE_PRIVATE_KEY"):
+        WebSettings(environment="production", payment_mode="checkout")
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    settings = WebSettings(
+        environment="production",
+        payment_mode="checkout",
+        auth_office_private_key=private,
+        auth_office_public_key=public,
+    )
     assert settings.development_defaults_in_use() == []

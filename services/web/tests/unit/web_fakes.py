@@ -32,6 +32,8 @@ class FakeServices:
     down: set[str] = field(default_factory=set)
     #: Answer the next hold with this problem instead of holding seats.
     refuse_hold: httpx.Response | None = None
+    #: The bodies of the Stripe Checkout Sessions asked for (their return pages).
+    checkout_sessions: list[Json] = field(default_factory=list)
 
     def add_activity(
         self,
@@ -133,11 +135,9 @@ class FakeServices:
                 },
             )
         if parts[1] == "activities" and len(parts) == 2:
-            items = [
-                a
-                for a in self.activities
-                if a["territory_id"] == request.url.params.get("territory_id")
-            ]
+            scope = ("territory_id", "provider_id")
+            wanted = {k: v for k, v in request.url.params.items() if k in scope}
+            items = [a for a in self.activities if all(a[k] == v for k, v in wanted.items())]
             return httpx.Response(
                 200, json={"items": items, "total": len(items), "limit": 200, "offset": 0}
             )
@@ -241,6 +241,9 @@ class FakeServices:
             self.payments[rid]["status"] = "SUCCEEDED"
             self.confirm(rid)
             return httpx.Response(202, json=self.payments[rid])
+        if parts[4] == "checkout-session":
+            self.checkout_sessions.append(json.loads(request.content))
+            return httpx.Response(201, json={"url": "https://checkout.stripe.com/c/pay/cs_1"})
         return problem(404, "not-found", "no such route")
 
 

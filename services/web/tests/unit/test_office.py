@@ -1,0 +1,446 @@
+"""The tourism office's console and its shared observatory, over in-memory services."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from office_fakes import HIKES, KAYAK, OfficeFakes
+from web_fakes import TERRITORY, html_text, problem
+from web_sessions import office_identity, provider_identity, sign_in
+
+from comptoir_web.auth import Authority
+from comptoir_web.office import SHARE_AUDIENCE
+from comptoir_web.office_views import parse_period, season
+
+
+@pytest.fixture
+def fake() -> OfficeFakes:
+    return OfficeFakes()
+
+
+@pytest.fixture
+def office(client: TestClient) -> TestClient:
+    sign_in(client, office_identity())
+    return client
+
+
+def _authority(client: TestClient) -> Authority:
+    authority: Authority = client.app.state.authority  # type: ignore[attr-defined]
+    return authority
+
+
+def _section(page: str, element_id: str) -> str:
+    """The text of the element with ``id``, up to its closing tag."""
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</', page, flags=re.S)
+    assert match, f"no element {element_id}"
+    return html_text(match.group(1))
+
+
+def _rows(page: str, caption: str) -> list[list[str]]:
+    """The rows of the table captioned ``caption``, as the cells' texts."""
+    match = re.search(rf"<caption>{re.escape(caption)}</caption>(.*?)</table>", page, re.S)
+    assert match, f"no table {caption}"
+    rows = re.findall(r"<tr>(.*?)</tr>", match.group(1), flags=re.S)
+    return [[html_text(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)] for r in rows]
+
+
+# --- the observatory -----------------------------------------------------------------
+
+
+def test_the_key_figures_say_what_was_sold(office: TestClient) -> None:
+    page = office.get("/fr/office/")
+    assert page.status_code == 200
+    assert _section(page.text, "fig-fill-rate") == "30 %"
+    assert _section(page.text, "fig-seats") == "3 / 10"
+    assert _section(page.text, "fig-bookings") == "1"
+    assert _section(page.text, "fig-revenue") == "105,00 €"
+    assert _section(page.text, "fig-paid") == "105,00 €"
+    assert _section(page.text, "fig-refunds") == "70,00 €"
+    assert "70,00 € (1 remboursement(s))" in html_text(page.text)
+    assert _section(page.text, "fig-cancelled") == "1"
+    assert "Réservations annulées 1 (0 départ(s) annulé(s))" in html_text(page.text)
+
+
+def test_no_office_fee_is_said_plainly(office: TestClient) -> None:
+    page = office.get("/fr/office/").text
+    assert _section(page, "fig-fee") == "0,00 €"
+    assert (
+        _section(page, "fee-rate")
+        == "L'office ne prend aucune commission : 0 % de chaque réservation."
+    )
+
+
+def test_a_fee_rate_is_shown_as_a_percentage(office: TestClient, fake: OfficeFakes) -> None:
+    fake.fee_rate_bps = 250
+    fake.report["totals"][0]["office_fee_cents"] = 262
+    page = office.get("/en/office/").text
+    assert _section(page, "fig-fee") == "€2.62"
+    assert _section(page, "fee-rate") == "Office fee rate: 2.5% of each booking."
+
+
+def test_the_weekly_chart_draws_the_fill_rate_and_describes_itself(office: TestClient) -> None:
+    page = office.get("/en/office/").text
+    svg = re.search(r'<svg class="chart" id="chart-week".*?</svg>', page, re.S)
+    assert svg
+    chart = svg.group(0)
+    assert 'role="img"' in chart
+    assert 'aria-labelledby="chart-week-title chart-week-desc"' in chart
+    assert '<title id="chart-week-title">Fill rate by week</title>' in chart
+    assert "highest 2026-W48 at 30%" in chart
+    # the bar of week 48 is 30 % of the 180 units of the chart's height; week 47's is flat
+    heights = re.findall(r'<rect class="bar"[^>]* height="([\d.]+)"', chart)
+    assert heights == ["0.0", "54.0"]
+    assert "<title>W48: 30%</title>" in chart
+    assert "style=" not in page  # the Content-Security-Policy forbids inline styles
+
+
+def test_the_tables_hold_the_same_numbers_as_the_charts(office: TestClient) -> None:
+    page = office.get("/fr/office/").text
+    week = _rows(page, "Taux de remplissage par semaine")
+    assert week[0][:2] == ["Semaine", "Lundi"]
+    assert week[2] == ["2026-W48", "23 nov. 2026", "1", "10", "3", "30 %", "1", "0"]
+    category = _rows(page, "Remplissage par catégorie")
+    assert category[1][:5] == ["Activités nautiques", "1", "10", "3", "30 %"]
+    assert "Activités nautiques: 30 % (3/10)" in html_text(page)
+    lead = _rows(page, "Délai de réservation avant le départ")
+    assert lead[1:] == [
+        ["Le jour même", "0"],
+        ["1 à 6 jours avant", "0"],
+        ["1 à 4 semaines avant", "0"],
+        ["Plus de 4 semaines avant", "1"],
+    ]
+    assert _section(page, "fig-median") == "30 jour(s) avant le départ"
+    money = _rows(page, "Montants par prestataire")
+    assert money[1] == ["Kayak Embrun", "EUR", "2", "175,00 €", "70,00 €", "105,00 €", "0,00 €"]
+    assert page.count("<details><summary>Afficher le tableau</summary>") == 4
+    assert '<th scope="col">' in page and '<th scope="row">' in page
+
+
+def test_the_period_is_asked_for_and_sent_to_both_services(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    page = office.get("/en/office/?from=2026-05-01&to=2026-06-30")
+    assert page.status_code == 200
+    assert "Departures from May 1, 2026 to June 30, 2026" in html_text(page.text)
+    period = {"from": "2026-05-01", "to": "2026-06-30"}
+    assert fake.calls_to("booking", "/observatory")[-1][3] == period
+    assert fake.calls_to("payments", "/report")[-1][3] == period
+    assert 'href="/en/office/observatory.csv?from=2026-05-01&amp;to=2026-06-30&amp;part=week"' in (
+        page.text
+    )
+
+
+def test_a_wrong_period_is_explained_and_the_default_shown(office: TestClient) -> None:
+    page = office.get("/en/office/?from=2026-06-30&to=2026-05-01")
+    assert page.status_code == 422
+    assert "The end date comes before the start date." in html_text(page.text)
+    assert _section(page.text, "fig-fill-rate") == "30%"
+
+
+def test_the_quick_choices_of_period() -> None:
+    from datetime import date
+
+    today = date(2026, 7, 14)
+    assert parse_period({"quick": "30d"}, today)[0].first == date(2026, 6, 15)
+    assert season(today).first == date(2026, 4, 1) and season(today).last == date(2026, 9, 30)
+    winter = season(date(2027, 2, 1))
+    assert (winter.first, winter.last) == (date(2026, 10, 1), date(2027, 3, 31))
+    assert parse_period({"from": "2026-01-01", "to": "2027-06-01"}, today)[1] == "office_e_long"
+    assert parse_period({"from": "soon"}, today)[1] == "office_e_date"
+
+
+def test_amounts_missing_when_payments_is_down_the_rest_stays(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    fake.down.add("payments")
+    page = office.get("/en/office/")
+    assert page.status_code == 200
+    assert "Amounts are not available right now" in html_text(page.text)
+    assert _section(page.text, "fig-fill-rate") == "30%"
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def _csv(client: TestClient, part: str, lang: str = "en") -> list[list[str]]:
+    answer = client.get(f"/{lang}/office/observatory.csv?from=2026-11-16&to=2026-11-29&part={part}")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-disposition"] == (
+        f'attachment; filename="observatory-{part}-2026-11-16-2026-11-29.csv"'
+    )
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+
+def test_each_part_downloads_as_csv(office: TestClient) -> None:
+    week = _csv(office, "week")
+    assert week[0] == [
+        "Week",
+        "Monday",
+        "Departures",
+        "Seats offered",
+        "Seats sold",
+        "Fill rate (%)",
+        "Bookings",
+        "Cancelled departures",
+    ]
+    assert week[2] == ["2026-W48", "2026-11-23", "1", "10", "3", "30.0", "1", "0"]
+    assert _csv(office, "category")[1][:5] == ["On the water", "1", "10", "3", "30.0"]
+    assert _csv(office, "lead_time")[1:] == [
+        ["Same day", "0"],
+        ["1 to 6 days before", "0"],
+        ["1 to 4 weeks before", "0"],
+        ["Over 4 weeks before", "1"],
+    ]
+    assert _csv(office, "providers")[1] == [
+        "Kayak Embrun",
+        "EUR",
+        "2",
+        "175.00",
+        "70.00",
+        "105.00",
+        "0.00",
+    ]
+    assert _csv(office, "week", "fr")[0][0] == "Semaine"
+
+
+def test_a_cell_that_would_run_as_a_formula_stays_text(office: TestClient) -> None:
+    communes = _csv(office, "commune")
+    assert communes[1][0] == "Embrun"
+    assert communes[2][0] == '\'=HYPERLINK("http://evil")'
+
+
+def test_an_unknown_csv_part_is_not_found(office: TestClient) -> None:
+    assert office.get("/en/office/observatory.csv?part=visitors").status_code == 404
+
+
+# --- access --------------------------------------------------------------------------------
+
+
+def test_a_provider_signed_in_gets_the_restricted_page(client: TestClient) -> None:
+    sign_in(client, provider_identity(KAYAK))
+    for path in ("/en/office/", "/en/office/providers", "/en/office/observatory.csv?part=week"):
+        page = client.get(path)
+        assert page.status_code == 403
+        assert "This page is for the tourism office." in html_text(page.text)
+
+
+def test_without_a_session_the_console_asks_to_sign_in(client: TestClient) -> None:
+    page = client.get("/en/office/catalogue")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/en/sign-in?next=/en/office/catalogue"
+
+
+# --- sharing ----------------------------------------------------------------------------
+
+
+def _share(office: TestClient) -> str:
+    made = office.post("/en/office/share", data={"from": "2026-11-16", "to": "2026-11-29"})
+    assert made.status_code == 303
+    location = made.headers["location"]
+    grant = parse_qs(urlsplit(location).query)["shared"][0]
+    page = office.get(location)
+    text = html_text(page.text)
+    assert "Share link created. It works until" in text
+    assert f"http://testserver/en/observatory/{grant}" in page.text
+    return grant
+
+
+def test_the_share_link_opens_without_a_session_and_shows_no_money_by_provider(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    grant = _share(office)
+    office.cookies.clear()
+    fake.calls.clear()
+    page = office.get(f"/en/observatory/{grant}")
+    assert page.status_code == 200
+    text = html_text(page.text)
+    assert "Observatory shared by the tourism office, read-only." in text
+    assert _section(page.text, "fig-fill-rate") == "30%"
+    assert "Departures from November 16, 2026 to November 29, 2026" in text
+    assert "Kayak Embrun" not in text and "Paid to providers" not in text
+    assert "Sign out" not in text
+    # read with the web's own office token for the territory, never payments' money
+    assert fake.calls_to("booking", "/observatory")[0][3] == {
+        "from": "2026-11-16",
+        "to": "2026-11-29",
+    }
+    assert fake.calls_to("booking", "/observatory")[0][4]
+    assert not fake.calls_to("payments", "")
+    shared_csv = office.get(f"/en/observatory/{grant}/observatory.csv?part=week")
+    assert shared_csv.status_code == 200
+    assert "2026-W48" in shared_csv.content.decode("utf-8-sig")
+    assert office.get(f"/en/observatory/{grant}/observatory.csv?part=providers").status_code == 404
+
+
+def test_an_expired_share_link_says_so(client: TestClient) -> None:
+    grant = _authority(client).sign(
+        SHARE_AUDIENCE,
+        {"territory_id": str(TERRITORY), "from": "2026-11-16", "to": "2026-11-29"},
+        ttl=timedelta(seconds=-5),
+    )
+    page = client.get(f"/en/observatory/{grant}")
+    assert page.status_code == 410
+    assert "This observatory share link has expired." in html_text(page.text)
+
+
+def test_a_forged_share_link_is_refused(client: TestClient) -> None:
+    good = _authority(client).sign(
+        SHARE_AUDIENCE,
+        {"territory_id": str(TERRITORY), "from": "2026-11-16", "to": "2026-11-29"},
+        ttl=timedelta(days=1),
+    )
+    head, body, signature = good.split(".")
+    for grant in (f"{head}.{body}.{signature[:-4]}AAAA", "not-a-grant"):
+        page = client.get(f"/fr/observatory/{grant}")
+        assert page.status_code == 404
+        assert "Ce lien de partage de l'observatoire n'est pas valable." in html_text(page.text)
+    # a grant of another kind (a sign-in session) opens nothing here
+    other = _authority(client).sign(
+        "comptoir-web-session", {"territory_id": str(TERRITORY)}, timedelta(days=1)
+    )
+    assert client.get(f"/en/observatory/{other}").status_code == 404
+
+
+# --- providers ---------------------------------------------------------------------------
+
+
+def test_providers_with_their_onboarding_state_and_revenue(office: TestClient) -> None:
+    page = office.get("/en/office/providers")
+    assert page.status_code == 200
+    kayak = html_text(re.search(rf'id="provider-{KAYAK}">(.*?)</tr>', page.text, re.S).group(1))  # type: ignore[union-attr]
+    assert "Ready: takes payments and receives payouts" in kayak
+    assert "€105.00" in kayak
+    hikes = html_text(re.search(rf'id="provider-{HIKES}">(.*?)</tr>', page.text, re.S).group(1))  # type: ignore[union-attr]
+    assert "Stripe onboarding started, not finished" in hikes
+    assert "Stripe still needs: external_account, individual.dob.day" in hikes
+    assert "€0.00" in hikes
+    assert "Create the Stripe onboarding link" in hikes
+
+
+def test_adding_a_provider(office: TestClient, fake: OfficeFakes) -> None:
+    added = office.post(
+        "/en/office/providers",
+        data={"name": "Voile Savines", "email": "voile@example.test", "key": str(uuid.uuid4())},
+    )
+    assert added.status_code == 303
+    page = office.get(added.headers["location"])
+    assert "Voile Savines was added." in html_text(page.text)
+    assert "Voile Savines" in html_text(page.text.split("Add a provider")[0])
+    assert fake.calls_to("catalog", "/v1/providers")
+
+
+def test_a_provider_refused_by_the_catalogue_is_explained_in_place(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    fake.refuse_provider = problem(422, "validation", "email: value is not a valid email address")
+    page = office.post(
+        "/en/office/providers",
+        data={"name": "Voile Savines", "email": "voile@example.test", "key": str(uuid.uuid4())},
+    )
+    assert page.status_code == 422
+    assert 'role="alert"' in page.text
+    assert "Please check the form's fields." in html_text(page.text)
+    assert 'value="Voile Savines"' in page.text and 'value="voile@example.test"' in page.text
+
+
+def test_a_provider_form_without_a_name_is_not_sent(office: TestClient, fake: OfficeFakes) -> None:
+    page = office.post("/fr/office/providers", data={"name": " ", "email": "nope"})
+    assert page.status_code == 422
+    text = html_text(page.text)
+    assert "Indiquez le nom du prestataire." in text
+    assert "Indiquez une adresse e-mail valide." in text
+    assert not [c for c in fake.calls_to("catalog", "/v1/providers") if c[1] == "POST"]
+
+
+def test_the_onboarding_link_is_shown_to_send(office: TestClient) -> None:
+    page = office.post(f"/en/office/providers/{HIKES}/onboarding")
+    assert page.status_code == 200
+    assert "Stripe onboarding link of Rando Chorges" in html_text(page.text)
+    assert f'readonly value="https://connect.stripe.test/setup/e/{HIKES}"' in page.text
+
+
+def test_an_onboarding_link_payments_cannot_make_yet_is_explained(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    del fake.accounts[HIKES]
+    page = office.post(f"/en/office/providers/{HIKES}/onboarding")
+    assert page.status_code == 409
+    assert "The payments service does not know this provider yet." in html_text(page.text)
+
+
+# --- catalogue and follow-up ---------------------------------------------------------------
+
+
+def test_the_catalogue_lists_every_activity_with_its_state(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    kayak = fake.add_activity("Sunset kayak", "nautical", "Embrun", [("adult", 3500)], [])
+    kayak.update(provider_id=KAYAK, bookable=True)
+    hike = fake.add_activity("Twilight hike", "walk", "Chorges", [("adult", 2000)], [])
+    hike.update(provider_id=HIKES, bookable=False)
+    page = office.get("/en/office/catalogue")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr id="activity-[^"]+">(.*?)</tr>', page.text, re.S)
+    assert [html_text(r) for r in rows] == [
+        "Sunset kayak Kayak Embrun On the water Embrun Bookable €35.00",
+        "Twilight hike Rando Chorges Walks and hikes Chorges Not bookable Stripe onboarding "
+        "started, not finished €20.00",
+    ]
+    assert f'href="/en/activities/{kayak["id"]}"' in page.text
+
+
+def test_the_follow_up_lists_failed_refunds_and_disputes(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    reservation = str(uuid.uuid4())
+    fake.failed_refunds.append(
+        {
+            "reservation_id": reservation,
+            "provider_id": KAYAK,
+            "refund_id": "re_1",
+            "amount_cents": 7000,
+            "currency": "EUR",
+            "status": "FAILED",
+            "reason": "visitor-cancelled",
+            "failure_reason": "expired_or_canceled_card",
+            "created_at": "2026-11-20T10:00:00Z",
+            "updated_at": "2026-11-21T10:00:00Z",
+        }
+    )
+    disputed = str(uuid.uuid4())
+    fake.disputes.append(
+        {
+            "dispute_id": "dp_1",
+            "reservation_id": disputed,
+            "provider_id": HIKES,
+            "amount_cents": 4000,
+            "currency": "EUR",
+            "reason": "fraudulent",
+            "status": "needs_response",
+            "funds_withdrawn": True,
+            "evidence_due_by": "2026-12-01T10:00:00Z",
+            "created_at": "2026-11-20T10:00:00Z",
+            "updated_at": "2026-11-20T10:00:00Z",
+        }
+    )
+    page = office.get("/en/office/follow-up")
+    assert page.status_code == 200
+    text = html_text(page.text)
+    assert f"{reservation} Kayak Embrun €70.00 expired_or_canceled_card" in text
+    assert f"{disputed} Rando Chorges €40.00 amount taken from the provider fraudulent" in text
+    assert fake.calls_to("payments", "/refunds")[0][3] == {"status": "FAILED"}
+
+
+def test_the_follow_up_says_when_there_is_nothing(office: TestClient) -> None:
+    text = html_text(office.get("/fr/office/follow-up").text)
+    assert "Aucun remboursement en échec." in text and "Aucun litige." in text
+    assert 'aria-current="page"' in office.get("/fr/office/follow-up").text
