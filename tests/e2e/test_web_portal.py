@@ -26,6 +26,8 @@ from tests.e2e.conftest import (
     wait_payment,
 )
 from tests.e2e.web_support import (  # noqa: F401 - the fixtures "browser" and "page"
+    DESKTOP,
+    PHONE,
     browser_page,
     chromium_browser,
     screenshots,
@@ -100,6 +102,16 @@ def test_a_provider_signs_in_checks_a_visitor_in_and_cancels_the_departure(
     expect(row.locator(".seats-sold")).to_have_text("4 / 12")
     expect(page.get_by_role("link", name="Agenda")).to_have_attribute("aria-current", "page")
     screenshots(page, "portal-agenda")
+    # On a phone the rows read as cards; screen readers still get a table of rows and
+    # columns (console.js gives back the roles a block layout takes away).
+    page.set_viewport_size(PHONE)
+    table = page.locator("table.board").filter(has=row)
+    expect(table).to_have_attribute("role", "table")
+    expect(row).to_have_attribute("role", "row")
+    expect(table.get_by_role("columnheader", name="Seats sold")).to_have_count(1)
+    expect(row.get_by_role("rowheader")).to_have_count(1)
+    expect(row.get_by_role("cell")).to_have_count(5)
+    page.set_viewport_size(DESKTOP)
 
     # The departure: check the first visitor in with the button on their row.
     row.get_by_role("link").first.click()
@@ -107,6 +119,12 @@ def test_a_provider_signs_in_checks_a_visitor_in_and_cancels_the_departure(
     page.get_by_role("button", name="Check in Jeanne Martin").click()
     expect(page.locator("#checkin-result")).to_contain_text("Checked in: Jeanne Martin, 2 seat(s).")
     expect(page.locator("#seats-checked-in")).to_have_text("2")
+    # The language switch of the page answering the check-in leads to the departure.
+    page.get_by_role("link", name="Français").click()
+    expect(page).to_have_url(f"{web}/fr/portal/slots/{offer.slot_id}")
+    expect(page.locator("#seats-checked-in")).to_have_text("2")
+    page.get_by_role("link", name="English").click()
+    expect(page).to_have_url(f"{web}/en/portal/slots/{offer.slot_id}")
     checked = httpx.get(
         platform.url("booking") + f"/v1/reservations/{arriving['id']}",
         headers={"Authorization": f"Bearer {provider_token}"},

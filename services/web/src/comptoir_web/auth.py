@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import jwt
 from fastapi import Depends, Request
@@ -32,6 +33,7 @@ from comptoir_common.problems import Problem
 from comptoir_web.settings import WebSettings
 
 SESSION_COOKIE = "cpt_session"
+SERVICE_TOKENS_KEPT = 16
 LINK_AUDIENCE = "comptoir-sign-in"
 SESSION_AUDIENCE = "comptoir-web-session"
 
@@ -78,10 +80,12 @@ class InvalidLink(Exception):
 class SignInRequired(Exception):
     """Answered with a redirect to the sign-in page, back to ``next_path`` afterwards."""
 
-    def __init__(self, lang: str, next_path: str) -> None:
+    def __init__(self, lang: str, next_path: str, expired: bool = False) -> None:
         super().__init__(next_path)
         self.lang = lang
         self.next_path = next_path
+        #: The person had a session that ended (a form they sent was not acted on).
+        self.expired = expired
 
 
 class WrongRole(Exception):
@@ -102,6 +106,10 @@ class SingleUse(Protocol):
         """True the first time ``key`` is claimed within ``ttl_seconds``, False after."""
         ...
 
+    async def seen(self, key: str) -> bool:
+        """Whether ``key`` is claimed now."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -111,6 +119,9 @@ class RedisSingleUse:
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         return bool(await self.redis.set(f"comptoir:web:{key}", "1", nx=True, ex=ttl_seconds))
+
+    async def seen(self, key: str) -> bool:
+        return bool(await self.redis.exists(f"comptoir:web:{key}"))
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -129,6 +140,9 @@ class MemorySingleUse:
         self.claimed[key] = now + ttl_seconds
         return True
 
+    async def seen(self, key: str) -> bool:
+        return self.claimed.get(key, 0) > time.monotonic()
+
     async def aclose(self) -> None:
         pass
 
@@ -142,6 +156,7 @@ class Authority:
         self.verifier = TokenVerifier({OFFICE_ISSUER: settings.auth_office_public_key})
         self.public_key = self.verifier.keys[OFFICE_ISSUER]
         self.single_use = single_use
+        #: Office tokens of the web's own calls, per territory (a few, bounded).
         self._service_tokens: dict[uuid.UUID, tuple[str, float]] = {}
 
     # --- generic signed grants ----------------------------------------------------------
@@ -185,32 +200,40 @@ class Authority:
             territory_id=territory_id,
             ttl=timedelta(minutes=10),
         )
+        if len(self._service_tokens) >= SERVICE_TOKENS_KEPT:
+            self._service_tokens.pop(next(iter(self._service_tokens)))
         self._service_tokens[territory_id] = (token, time.monotonic() + 600)
         return token
 
     # --- sign-in links ------------------------------------------------------------------
 
-    def link_token(self, identity: Identity) -> tuple[str, datetime]:
+    def link_token(self, identity: Identity, next_path: str = "") -> tuple[str, datetime]:
+        """A sign-in link's token; the page to open after signing in is signed inside it,
+        so nobody can graft a parameter onto a genuine link."""
         ttl = timedelta(minutes=self.settings.sign_in_link_minutes)
-        token = self.sign(LINK_AUDIENCE, _identity_claims(identity), ttl)
-        return token, datetime.now(UTC) + ttl
+        claims = _identity_claims(identity)
+        if next_path:
+            claims["next"] = next_path
+        return self.sign(LINK_AUDIENCE, claims, ttl), datetime.now(UTC) + ttl
 
-    def read_link(self, token: str) -> Identity:
+    def read_link(self, token: str) -> tuple[Identity, str]:
+        """Who the link signs in, and the page to open then ("" for their home)."""
         try:
-            return _identity(self.read(LINK_AUDIENCE, token))
+            claims = self.read(LINK_AUDIENCE, token)
+            return _identity(claims), str(claims.get("next") or "")
         except jwt.ExpiredSignatureError as exc:
             raise InvalidLink("expired") from exc
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise InvalidLink("invalid") from exc
 
-    async def use_link(self, token: str) -> Identity:
-        """The link's identity, once: a second use is refused."""
-        identity = self.read_link(token)
+    async def use_link(self, token: str) -> tuple[Identity, str]:
+        """The link's identity and next page, once: a second use is refused."""
+        found = self.read_link(token)
         claims = jwt.decode(token, options={"verify_signature": False})
         ttl = max(1, int(claims["exp"]) - int(time.time()) + 60)
         if not await self.single_use.claim(f"sign-in:{claims['jti']}", ttl):
             raise InvalidLink("used")
-        return identity
+        return found
 
     # --- sessions -----------------------------------------------------------------------
 
@@ -231,7 +254,8 @@ class Authority:
         claims = {**_identity_claims(identity), "api": api_token}
         return self.sign(SESSION_AUDIENCE, claims, ttl), int(ttl.total_seconds())
 
-    def read_session(self, cookie: str | None) -> Session | None:
+    async def read_session(self, cookie: str | None) -> Session | None:
+        """The session of a cookie, unless it is forged, expired or signed out."""
         if not cookie:
             return None
         try:
@@ -242,6 +266,8 @@ class Authority:
             return None
         if principal.role != identity.role or principal.territory_id != identity.territory_id:
             return None
+        if await self.single_use.seen(f"signed-out:{claims['jti']}"):
+            return None
         return Session(
             role=identity.role,
             token=claims["api"],
@@ -251,6 +277,17 @@ class Authority:
             provider_id=identity.provider_id,
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
+
+    async def end_session(self, cookie: str | None) -> None:
+        """Sign out: the cookie stops working everywhere, not only in this browser."""
+        if not cookie:
+            return
+        try:
+            claims = self.read(SESSION_AUDIENCE, cookie)
+        except jwt.PyJWTError:
+            return
+        ttl = max(1, int(claims["exp"]) - int(time.time()) + 60)
+        await self.single_use.claim(f"signed-out:{claims['jti']}", ttl)
 
 
 def _identity_claims(identity: Identity) -> dict[str, Any]:
@@ -305,17 +342,30 @@ def same_origin(request: Request) -> bool:
     return origin in (own, settings.storefront_url)
 
 
-def current_session(request: Request) -> Session | None:
-    return authority(request).read_session(request.cookies.get(SESSION_COOKIE))
+async def current_session(request: Request) -> Session | None:
+    return await authority(request).read_session(request.cookies.get(SESSION_COOKIE))
+
+
+def _back_to(request: Request) -> str:
+    """The page to come back to after signing in: this one (with its query), or for a
+    form, the page it was sent from."""
+    if request.method == "GET":
+        query = request.url.query
+        return request.url.path + (f"?{query}" if query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    own = urlsplit(f"{request.url.scheme}://{request.url.netloc}")
+    if referer.netloc == own.netloc and referer.path:
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return ""
 
 
 async def _session_of(request: Request, role: Role) -> Session:
     if request.method != "GET" and not same_origin(request):
         raise ForeignForm(request.url.path)
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
-        next_path = request.url.path if request.method == "GET" else ""
-        raise SignInRequired(_lang(request), next_path)
+        expired = SESSION_COOKIE in request.cookies
+        raise SignInRequired(_lang(request), _back_to(request), expired=expired)
     if session.role != role:
         raise WrongRole(_lang(request), session)
     return session

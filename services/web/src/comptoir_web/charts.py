@@ -34,12 +34,18 @@ LABEL_CHARS = 22
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its label on the axis, its length (``value`` of ``maximum``) and the text
-    written next to it."""
+    """One bar: its label on the axis, its length (``value`` of ``maximum``), the text
+    written next to it, and its name in words for the bar's tooltip when the axis label
+    is an abbreviation (``S48`` for "semaine 48 de 2026")."""
 
     label: str
     value: float
     text: str
+    name: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.name or self.label
 
 
 def _attr(value: str) -> str:
@@ -97,7 +103,7 @@ def column_chart(
         bar_height = COLUMN_HEIGHT * _share(bar.value, maximum)
         parts.append(
             f'<rect class="bar" x="{x}" y="{base - bar_height:.1f}" width="{bar_width}" '
-            f'height="{bar_height:.1f}"><title>{escape(bar.label)}: {escape(bar.text)}</title>'
+            f'height="{bar_height:.1f}"><title>{escape(bar.title)}: {escape(bar.text)}</title>'
             "</rect>"
         )
         if show_values:
@@ -131,7 +137,7 @@ def bar_chart(chart_id: str, title: str, summary: str, bars: list[Bar], maximum:
             f'<rect class="track" x="{LABEL_WIDTH}" y="{y + 4}" width="{BAR_AREA}" '
             f'height="{ROW_HEIGHT - 8}"/>'
             f'<rect class="bar" x="{LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}" '
-            f'height="{ROW_HEIGHT - 8}"><title>{escape(bar.label)}: {escape(bar.text)}</title>'
+            f'height="{ROW_HEIGHT - 8}"><title>{escape(bar.title)}: {escape(bar.text)}</title>'
             "</rect>"
             f'<text class="value" x="{LABEL_WIDTH + BAR_AREA + 8}" y="{y + 19}">'
             f"{escape(bar.text)}</text>"

@@ -6,6 +6,8 @@ activity's time zone (Europe/Paris unless the territory says otherwise).
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -54,8 +56,27 @@ def _lang(lang: str) -> Lang:
 
 
 def translate(lang: str, key: str, **values: Any) -> str:
-    text = MESSAGES[_lang(lang)].get(key) or MESSAGES["en"].get(key) or key
+    text = MESSAGES[_lang(lang)].get(key)
+    if text is None:
+        text = MESSAGES["en"].get(key) or key
+    elif lang == "fr":
+        text = french_spacing(text)
     return text.format(**values) if values else text
+
+
+_BEFORE_COLON = re.compile(r" :")
+_BEFORE_HIGH = re.compile(r" ([;!?%»])")
+_AFTER_GUILLEMET = re.compile(r"« ")
+
+
+@functools.cache
+def french_spacing(text: str) -> str:
+    """French typography of our own words (never of the values put in them): a
+    non-breaking space before ``:`` and inside guillemets, a narrow one before ``; ! ? %``,
+    so that no sign starts a line on a phone."""
+    text = _BEFORE_COLON.sub("\u00a0:", text)
+    text = _BEFORE_HIGH.sub("\u202f\\1", text)
+    return _AFTER_GUILLEMET.sub("«\u00a0", text)
 
 
 CATEGORIES: dict[str, dict[str, str]] = {

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -166,7 +167,10 @@ def create_app(
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        query = f"?next={exc.next_path}" if exc.next_path else ""
+        params = {"next": exc.next_path} if exc.next_path else {}
+        if exc.expired:
+            params["expired"] = "1"
+        query = f"?{urlencode(params)}" if params else ""
         return RedirectResponse(f"/{exc.lang}/sign-in{query}", status_code=303)
 
     @app.exception_handler(WrongRole)

@@ -10,36 +10,41 @@ observatory it shares with its providers (``/{lang}/observatory/{grant}``).
 - the follow-up of failed refunds and disputes.
 
 The share link is a grant the web signs itself (audience ``comptoir-observatory-share``,
-90 days): whoever has it sees that territory's observatory for that period, read-only,
+30 days): whoever has it sees that territory's observatory for that period, read-only,
 without the money of each provider and nothing about any visitor. Its page reads the
-figures with the web's own office token for the territory.
+figures with the web's own office token for the territory, and merges every category or
+commune of fewer than three providers into one "others" row (a forwarded link must not
+show one competitor's seats). "Stop sharing" revokes every link of the territory made
+until then: the web keeps, per territory, the moment before which links no longer work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
 import jwt
 from fastapi import APIRouter, Form, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from comptoir_web import i18n
-from comptoir_web.auth import OfficeSession, Session, authority
-from comptoir_web.backends import ApiError, Backends, Json
+from comptoir_web import csvfile, i18n
+from comptoir_web.auth import OfficeSession, RedisSingleUse, Session, authority
+from comptoir_web.backends import ApiError, Json
 from comptoir_web.i18n import Lang
 from comptoir_web.office_views import (
     PARTS,
     SHARED_PARTS,
     Period,
     Table,
-    csv_bytes,
+    code_words,
     median_text,
     money_totals,
     number,
@@ -50,19 +55,29 @@ from comptoir_web.office_views import (
     parse_period,
     percent,
     providers_table,
+    requirements_text,
+    shared_observatory,
+    split_disputes,
 )
-from comptoir_web.pages import PageNotFound, _form_key, error_message, error_page, render
-from comptoir_web.settings import WebSettings
+from comptoir_web.pages import (
+    EMAIL,
+    LangDep,
+    PageNotFound,
+    _form_key,
+    backends_of,
+    error_message,
+    error_page,
+    render,
+    settings_of,
+)
 from comptoir_web.views import lowest_price
 
 log = logging.getLogger("comptoir.web.office")
 
 router = APIRouter(include_in_schema=False)
-LangDep = Annotated[Lang, PathParam()]
 
 SHARE_AUDIENCE = "comptoir-observatory-share"
-SHARE_DAYS = 90
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+SHARE_DAYS = 30
 
 i18n.extend(
     {
@@ -157,6 +172,17 @@ i18n.extend(
             "période, sans connexion, valable {days} jours. Il ne montre ni les montants de "
             "chaque prestataire ni aucune donnée de visiteur.",
             "office_share_button": "Créer le lien de partage",
+            "office_share_stop": "Arrêter le partage",
+            "office_share_stop_help": "Tous les liens de partage déjà créés pour le "
+            "territoire cessent aussitôt de fonctionner ; les liens créés ensuite "
+            "fonctionneront.",
+            "office_share_stopped": "Partage arrêté : les liens créés jusqu'au {date} à "
+            "{time} ne fonctionnent plus.",
+            "office_share_revoked_title": "Partage arrêté",
+            "office_share_revoked": "L'office de tourisme a arrêté le partage de cet "
+            "observatoire. Demandez-lui un nouveau lien.",
+            "office_share_others_help": "Les catégories et communes de moins de 3 "
+            "prestataires sont regroupées dans « Autres ».",
             "office_share_done": "Lien de partage créé. Il est valable jusqu'au {date}.",
             "office_share_link": "Lien à envoyer aux prestataires",
             "office_shared_title": "Observatoire de {territory}",
@@ -219,7 +245,8 @@ i18n.extend(
             "office_disputes": "Litiges bancaires",
             "office_disputes_help": "La banque d'un visiteur conteste le paiement. Le "
             "prestataire répond depuis son tableau de bord Stripe.",
-            "office_disputes_none": "Aucun litige.",
+            "office_disputes_none": "Aucun litige à suivre.",
+            "office_disputes_closed": "Litiges clos ({n})",
             "office_col_reservation": "Réservation",
             "office_col_amount": "Montant",
             "office_col_reason": "Motif",
@@ -319,6 +346,16 @@ i18n.extend(
             "needed, valid {days} days. It shows neither each provider's money nor anything "
             "about visitors.",
             "office_share_button": "Create the share link",
+            "office_share_stop": "Stop sharing",
+            "office_share_stop_help": "Every share link already made for the territory "
+            "stops working at once; links made afterwards will work.",
+            "office_share_stopped": "Sharing stopped: links made until {date} at {time} no "
+            "longer work.",
+            "office_share_revoked_title": "Sharing stopped",
+            "office_share_revoked": "The tourism office stopped sharing this observatory. "
+            "Ask it for a new link.",
+            "office_share_others_help": "Categories and towns with fewer than 3 providers "
+            "are grouped under “Other”.",
             "office_share_done": "Share link created. It works until {date}.",
             "office_share_link": "Link to send to providers",
             "office_shared_title": "{territory} observatory",
@@ -380,7 +417,8 @@ i18n.extend(
             "office_disputes": "Bank disputes",
             "office_disputes_help": "A visitor's bank disputes the payment. The provider "
             "answers from its Stripe dashboard.",
-            "office_disputes_none": "No dispute.",
+            "office_disputes_none": "No dispute to follow up.",
+            "office_disputes_closed": "Closed disputes ({n})",
             "office_col_reservation": "Reservation",
             "office_col_amount": "Amount",
             "office_col_reason": "Reason",
@@ -395,16 +433,6 @@ i18n.extend(
 
 
 # --- shared helpers ----------------------------------------------------------------------
-
-
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
-
-
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
 
 
 def _nav(lang: Lang) -> list[tuple[str, str]]:
@@ -442,13 +470,13 @@ def _today(territory: Json) -> date:
 
 
 async def _territory(request: Request, territory_id: uuid.UUID) -> Json:
-    return await _backends(request).territory(territory_id)
+    return await backends_of(request).territory(territory_id)
 
 
 async def _observatory(
     request: Request, territory_id: uuid.UUID, token: str, period: Period
 ) -> Json:
-    result: Json = await _backends(request).call(
+    result: Json = await backends_of(request).call(
         "booking",
         "GET",
         f"/v1/territories/{territory_id}/observatory",
@@ -464,7 +492,7 @@ async def _report(
     """Payments' transparency report, or None when payments cannot answer now (the
     pages then say so and show the rest)."""
     try:
-        result: Json = await _backends(request).call(
+        result: Json = await backends_of(request).call(
             "payments",
             "GET",
             f"/v1/territories/{territory_id}/report",
@@ -477,20 +505,29 @@ async def _report(
     return result
 
 
-async def _providers(request: Request, token: str) -> list[Json]:
-    """Every provider of the territory (the catalogue pages them by 200)."""
+async def paged(fetch: Callable[[dict[str, int]], Awaitable[Json]], limit: int = 200) -> list[Json]:
+    """Every item of a paged list of the services (``items``, ``total``; asked for with
+    ``limit`` and ``offset``)."""
     items: list[Json] = []
     while True:
-        page: Json = await _backends(request).call(
-            "catalog",
-            "GET",
-            "/v1/providers",
-            token=token,
-            params={"limit": 200, "offset": len(items)},
-        )
-        items.extend(page.get("items", []))
-        if not page.get("items") or len(items) >= int(page.get("total", 0)):
+        page = await fetch({"limit": limit, "offset": len(items)})
+        batch = page.get("items") or []
+        items.extend(batch)
+        if not batch or len(items) >= int(page.get("total", 0)):
             return items
+
+
+async def _providers(request: Request, token: str) -> list[Json]:
+    """Every provider of the territory."""
+    backends = backends_of(request)
+
+    async def fetch(params: dict[str, int]) -> Json:
+        page: Json = await backends.call(
+            "catalog", "GET", "/v1/providers", token=token, params=params
+        )
+        return page
+
+    return await paged(fetch)
 
 
 async def _accounts(
@@ -498,7 +535,7 @@ async def _accounts(
 ) -> tuple[dict[str, Json | None], bool]:
     """Each provider's Stripe account state from payments (None when payments has not
     heard of the provider yet), and whether payments answered for all of them."""
-    backends = _backends(request)
+    backends = backends_of(request)
     answers = await asyncio.gather(
         *(
             backends.call("payments", "GET", f"/v1/providers/{p['id']}/account", token=token)
@@ -571,7 +608,12 @@ async def observatory_page(request: Request, lang: LangDep, session: OfficeSessi
     )
     names = {str(p["id"]): str(p["name"]) for p in providers}
     currency = context["currency"]
-    share = _share_of(request, lang, session, request.query_params.get("shared", ""), context["tz"])
+    share = await _share_of(
+        request, lang, session, request.query_params.get("shared", ""), context["tz"]
+    )
+    stopped = await _stopped_of(
+        request, lang, session, request.query_params.get("stopped", ""), context["tz"]
+    )
     fee_rate_bps = int(territory.get("fee_rate_bps") or 0)
     return _console(
         request,
@@ -588,6 +630,7 @@ async def observatory_page(request: Request, lang: LangDep, session: OfficeSessi
         fee_rate_bps=fee_rate_bps,
         providers_table=providers_table(report, names, lang) if report else None,
         share=share,
+        stopped=stopped,
         share_days=SHARE_DAYS,
         key=str(uuid.uuid4()),
     )
@@ -603,7 +646,7 @@ async def observatory_csv(request: Request, lang: LangDep, session: OfficeSessio
     if problem:
         raise PageNotFound
     if part == "providers":
-        report = await _backends(request).call(
+        report = await backends_of(request).call(
             "payments",
             "GET",
             f"/v1/territories/{session.territory_id}/report",
@@ -615,19 +658,79 @@ async def observatory_csv(request: Request, lang: LangDep, session: OfficeSessio
     else:
         observatory = await _observatory(request, session.territory_id, session.token, period)
         table = observatory_tables(observatory, lang)[part]
-    return _csv_response(table, part, period)
+    return _csv_response(table, part, period, lang)
 
 
-def _csv_response(table: Table, part: str, period: Period) -> Response:
+def _csv_response(table: Table, part: str, period: Period, lang: Lang) -> Response:
     name = f"observatory-{part}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
-    return Response(
-        csv_bytes(table),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csvfile.csv_response(table.csv(lang), name)
 
 
 # --- sharing ---------------------------------------------------------------------------
+
+
+class ShareRevocations(Protocol):
+    """Per territory, the moment (milliseconds since the epoch) before which its share
+    links were revoked by "Stop sharing"."""
+
+    async def not_before(self, territory_id: uuid.UUID) -> int | None: ...
+
+    async def revoke(self, territory_id: uuid.UUID, at_ms: int) -> None: ...
+
+
+class RedisShareRevocations:
+    """In the Redis the web already keeps its used sign-in links in. The key lives as long
+    as the links it revokes could (a link older than that has expired anyway)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    @staticmethod
+    def _key(territory_id: uuid.UUID) -> str:
+        return f"comptoir:web:observatory-share-not-before:{territory_id}"
+
+    async def not_before(self, territory_id: uuid.UUID) -> int | None:
+        value = await self.redis.get(self._key(territory_id))
+        return int(value) if value is not None else None
+
+    async def revoke(self, territory_id: uuid.UUID, at_ms: int) -> None:
+        await self.redis.set(
+            self._key(territory_id),
+            str(at_ms),
+            ex=int(timedelta(days=SHARE_DAYS + 1).total_seconds()),
+        )
+
+
+class MemoryShareRevocations:
+    """Kept in this process: for unit tests, which run without Redis."""
+
+    def __init__(self) -> None:
+        self.moments: dict[uuid.UUID, int] = {}
+
+    async def not_before(self, territory_id: uuid.UUID) -> int | None:
+        return self.moments.get(territory_id)
+
+    async def revoke(self, territory_id: uuid.UUID, at_ms: int) -> None:
+        self.moments[territory_id] = at_ms
+
+
+def share_revocations(request: Request) -> ShareRevocations:
+    """The app's store (``app.state.share_revocations``, which tests may set): Redis when
+    the web's sign-in links are kept in Redis, else this process's memory."""
+    state = request.app.state
+    store: ShareRevocations | None = getattr(state, "share_revocations", None)
+    if store is None:
+        single_use = authority(request).single_use
+        if isinstance(single_use, RedisSingleUse):
+            store = RedisShareRevocations(single_use.redis)
+        else:
+            store = MemoryShareRevocations()
+        state.share_revocations = store
+    return store
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 @router.post("/{lang}/office/share")
@@ -648,12 +751,32 @@ async def share(
             "territory_id": str(session.territory_id),
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
+            # ``iat`` is in whole seconds: "stop sharing" compares milliseconds.
+            "issued_ms": _now_ms(),
         },
         ttl=timedelta(days=SHARE_DAYS),
     )
     log.info("observatory shared", extra={"territory_id": str(session.territory_id)})
     query = urlencode(period.query() | {"shared": grant})
     return RedirectResponse(f"/{lang}/office/?{query}#share", status_code=303)
+
+
+@router.post("/{lang}/office/share/stop")
+async def stop_sharing(
+    request: Request,
+    lang: LangDep,
+    session: OfficeSession,
+    start: Annotated[str, Form(alias="from")] = "",
+    end: Annotated[str, Form(alias="to")] = "",
+) -> Response:
+    """Every share link of the territory made until now stops working."""
+    at_ms = _now_ms()
+    await share_revocations(request).revoke(session.territory_id, at_ms)
+    log.info("observatory sharing stopped", extra={"territory_id": str(session.territory_id)})
+    territory = await _territory(request, session.territory_id)
+    period, problem = parse_period({"from": start, "to": end}, _today(territory))
+    query = ({} if problem else period.query()) | {"stopped": str(at_ms)}
+    return RedirectResponse(f"/{lang}/office/?{urlencode(query)}#share", status_code=303)
 
 
 def _read_grant(request: Request, grant: str) -> tuple[dict[str, Any] | None, str]:
@@ -663,6 +786,7 @@ def _read_grant(request: Request, grant: str) -> tuple[dict[str, Any] | None, st
         uuid.UUID(str(claims["territory_id"]))
         date.fromisoformat(str(claims["from"]))
         date.fromisoformat(str(claims["to"]))
+        int(claims.get("issued_ms") or claims["iat"])
     except jwt.ExpiredSignatureError:
         return None, "expired"
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):
@@ -670,53 +794,102 @@ def _read_grant(request: Request, grant: str) -> tuple[dict[str, Any] | None, st
     return claims, ""
 
 
-def _share_of(request: Request, lang: Lang, session: Session, grant: str, tz: str) -> Json | None:
-    """The share link just made, to show with its expiry date (only a valid one of this
+async def _valid_grant(request: Request, grant: str) -> tuple[dict[str, Any] | None, str]:
+    """The grant's claims, or None and why not (``expired``, ``invalid`` or ``revoked``:
+    made before the office last stopped sharing)."""
+    claims, why = _read_grant(request, grant)
+    if claims is None:
+        return None, why
+    issued_ms = int(claims.get("issued_ms") or int(claims["iat"]) * 1000)
+    not_before = await share_revocations(request).not_before(uuid.UUID(claims["territory_id"]))
+    if not_before is not None and issued_ms < not_before:
+        return None, "revoked"
+    return claims, ""
+
+
+async def _share_of(
+    request: Request, lang: Lang, session: Session, grant: str, tz: str
+) -> Json | None:
+    """The share link just made, to show with its expiry date (only a working one of this
     office's own territory)."""
     if not grant:
         return None
-    claims, _ = _read_grant(request, grant)
+    try:
+        claims, _ = await _valid_grant(request, grant)
+    except RedisError:
+        log.warning("share revocations unavailable", exc_info=True)
+        return None
     if claims is None or claims["territory_id"] != str(session.territory_id):
         return None
     expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
     return {
-        "url": f"{_settings(request).storefront_url}/{lang}/observatory/{grant}",
+        "url": f"{settings_of(request).storefront_url}/{lang}/observatory/{grant}",
         "expires": i18n.day(expires, lang, tz, fmt="long"),
     }
+
+
+async def _stopped_of(request: Request, lang: Lang, session: Session, stopped: str, tz: str) -> str:
+    """The "sharing stopped" message, only for the territory's own last stop (the address
+    cannot make the page claim what did not happen)."""
+    if not stopped.isdigit():
+        return ""
+    try:
+        not_before = await share_revocations(request).not_before(session.territory_id)
+    except RedisError:
+        log.warning("share revocations unavailable", exc_info=True)
+        return ""
+    if not_before is None or not_before != int(stopped):
+        return ""
+    moment = datetime.fromtimestamp(not_before / 1000, UTC)
+    return i18n.translate(
+        lang,
+        "office_share_stopped",
+        date=i18n.day(moment, lang, tz, fmt="long"),
+        time=i18n.hour(moment, lang, tz),
+    )
+
+
+_REFUSED_GRANT = {
+    "expired": (410, "office_share_expired_title", "office_share_expired"),
+    "revoked": (410, "office_share_revoked_title", "office_share_revoked"),
+    "invalid": (404, "office_share_invalid_title", "office_share_invalid"),
+}
 
 
 async def _shared_context(
     request: Request, lang: Lang, grant: str
 ) -> tuple[dict[str, Any] | None, Response | None]:
-    claims, why = _read_grant(request, grant)
+    try:
+        claims, why = await _valid_grant(request, grant)
+    except RedisError:
+        # Whether the office stopped sharing cannot be known: the link shows nothing.
+        log.warning("share revocations unavailable", exc_info=True)
+        return None, error_page(request)
     if claims is None:
-        expired = why == "expired"
+        status_code, title, text = _REFUSED_GRANT[why]
         return None, render(
             request,
             lang,
             "message.html",
-            410 if expired else 404,
-            title=i18n.translate(
-                lang, "office_share_expired_title" if expired else "office_share_invalid_title"
-            ),
-            text=i18n.translate(
-                lang, "office_share_expired" if expired else "office_share_invalid"
-            ),
+            status_code,
+            title=i18n.translate(lang, title),
+            text=i18n.translate(lang, text),
         )
     territory_id = uuid.UUID(claims["territory_id"])
     period = Period(date.fromisoformat(claims["from"]), date.fromisoformat(claims["to"]), "custom")
     token = authority(request).service_token(territory_id)
     try:
-        territory, observatory = await asyncio.gather(
+        territory, observatory, activities = await asyncio.gather(
             _territory(request, territory_id),
             _observatory(request, territory_id, token, period),
+            backends_of(request).activities(territory_id),
         )
     except ApiError as error:
         return None, error_page(request, error)
     context = _observatory_context(
         lang,
         territory,
-        observatory,
+        shared_observatory(observatory, activities),
         period,
         f"/{lang}/observatory/{grant}/observatory.csv",
         shared=True,
@@ -728,19 +901,14 @@ async def _shared_context(
 
 
 @router.get("/{lang}/observatory/{grant}")
-async def shared_observatory(request: Request, lang: LangDep, grant: str) -> Response:
-    """The observatory shared with providers: no sign-in, read-only, no money by provider
-    and nothing about visitors."""
+async def shared_observatory_page(request: Request, lang: LangDep, grant: str) -> Response:
+    """The observatory shared with providers: no sign-in, read-only, no money by provider,
+    nothing about visitors, no group small enough to be one provider's."""
     context, refused = await _shared_context(request, lang, grant)
     if refused is not None:
         return refused
     assert context is not None
-    return render(
-        request,
-        lang,
-        "office/shared.html",
-        **context,
-    )
+    return render(request, lang, "office/shared.html", **context)
 
 
 @router.get("/{lang}/observatory/{grant}/observatory.csv")
@@ -752,10 +920,12 @@ async def shared_observatory_csv(request: Request, lang: LangDep, grant: str) ->
     if refused is not None:
         return refused
     assert context is not None
-    return _csv_response(context["tables"][part], part, context["period"])
+    return _csv_response(context["tables"][part], part, context["period"], lang)
 
 
 # --- providers -------------------------------------------------------------------------
+
+PROVIDERS_PAGE = "/office/providers"
 
 
 async def _providers_page(
@@ -777,17 +947,25 @@ async def _providers_page(
     for line in (report or {}).get("providers", []):
         if line["currency"] == currency:
             paid[str(line["provider_id"])] = int(line["paid_to_providers_cents"])
-    rows = [
-        {
-            "provider": p,
-            "account": accounts.get(str(p["id"])),
-            "state": onboarding_state(p, accounts.get(str(p["id"]))),
-            "paid_cents": paid.get(str(p["id"]), 0),
-        }
-        for p in providers
-    ]
+    rows = []
+    for p in providers:
+        account = accounts.get(str(p["id"]))
+        due = (account or {}).get("requirements_due") or []
+        rows.append(
+            {
+                "provider": p,
+                "account": account,
+                "state": onboarding_state(p, account),
+                "requirements": requirements_text(lang, due),
+                "paid_cents": paid.get(str(p["id"]), 0),
+            }
+        )
+    # ``?added=<id>``: said only of a provider of the list (the address is anyone's to type).
+    added_id = request.query_params.get("added", "")
+    added = next((str(p["name"]) for p in providers if str(p["id"]) == added_id), "")
     extra.setdefault("form", {})
-    extra.setdefault("errors", [])
+    extra.setdefault("errors", {})
+    extra.setdefault("problems", [])
     return _console(
         request,
         lang,
@@ -800,7 +978,7 @@ async def _providers_page(
         report_missing=report is None,
         accounts_missing=not complete,
         period_words=_period_words(lang, period),
-        added=request.query_params.get("added", ""),
+        added=added,
         key=str(uuid.uuid4()),
         **extra,
     )
@@ -822,14 +1000,16 @@ async def add_provider(
 ) -> Response:
     name, email = name.strip(), email.strip()
     form = {"name": name, "email": email}
-    errors = []
+    # Each field's own error (shown under it), and the catalogue's refusals of the form.
+    errors: dict[str, str] = {}
+    problems: list[str] = []
     if not name:
-        errors.append(i18n.translate(lang, "office_e_name"))
-    if not _EMAIL.match(email) or len(email) > 254:
-        errors.append(i18n.translate(lang, "e_email"))
+        errors["name"] = i18n.translate(lang, "office_e_name")
+    if not EMAIL.match(email) or len(email) > 254:
+        errors["email"] = i18n.translate(lang, "e_email")
     if not errors:
         try:
-            created = await _backends(request).call(
+            created = await backends_of(request).call(
                 "catalog",
                 "POST",
                 "/v1/providers",
@@ -840,12 +1020,21 @@ async def add_provider(
         except ApiError as error:
             if error.status not in (409, 422):
                 raise
-            errors.append(error_message(lang, error))
+            problems.append(error_message(lang, error))
         else:
             log.info("provider added by the office", extra={"provider_id": created["id"]})
-            query = urlencode({"added": created["name"]})
-            return RedirectResponse(f"/{lang}/office/providers?{query}", status_code=303)
-    return await _providers_page(request, lang, session, 422, form=form, errors=errors)
+            query = urlencode({"added": created["id"]})
+            return RedirectResponse(f"/{lang}{PROVIDERS_PAGE}?{query}", status_code=303)
+    return await _providers_page(
+        request,
+        lang,
+        session,
+        422,
+        form=form,
+        errors=errors,
+        problems=problems,
+        canonical=PROVIDERS_PAGE,
+    )
 
 
 @router.post("/{lang}/office/providers/{provider_id}/onboarding")
@@ -855,7 +1044,7 @@ async def onboarding_link(
     """A fresh Stripe onboarding link for the provider (its account is made the first
     time): shown to copy and send; Stripe's links work once and expire within minutes."""
     try:
-        provider = await _backends(request).call(
+        provider = await backends_of(request).call(
             "catalog", "GET", f"/v1/providers/{provider_id}", token=session.token
         )
     except ApiError as error:
@@ -863,7 +1052,7 @@ async def onboarding_link(
             raise PageNotFound from error
         raise
     try:
-        answer = await _backends(request).call(
+        answer = await backends_of(request).call(
             "payments", "POST", f"/v1/providers/{provider_id}/onboarding", token=session.token
         )
     except ApiError as error:
@@ -875,7 +1064,13 @@ async def onboarding_link(
         else:
             raise
         return await _providers_page(
-            request, lang, session, 409, onboarding_problem=problem, onboarding_for=provider
+            request,
+            lang,
+            session,
+            409,
+            onboarding_problem=problem,
+            onboarding_for=provider,
+            canonical=PROVIDERS_PAGE,
         )
     log.info("onboarding link made by the office", extra={"provider_id": str(provider_id)})
     return await _providers_page(
@@ -883,6 +1078,7 @@ async def onboarding_link(
         lang,
         session,
         onboarding={"name": provider["name"], "url": answer["onboarding_url"]},
+        canonical=PROVIDERS_PAGE,
     )
 
 
@@ -891,7 +1087,7 @@ async def onboarding_link(
 
 @router.get("/{lang}/office/catalogue")
 async def catalogue_page(request: Request, lang: LangDep, session: OfficeSession) -> Response:
-    backends = _backends(request)
+    backends = backends_of(request)
     activities, providers = await asyncio.gather(
         backends.activities(session.territory_id), _providers(request, session.token)
     )
@@ -926,7 +1122,7 @@ async def catalogue_page(request: Request, lang: LangDep, session: OfficeSession
 
 @router.get("/{lang}/office/follow-up")
 async def follow_up_page(request: Request, lang: LangDep, session: OfficeSession) -> Response:
-    backends = _backends(request)
+    backends = backends_of(request)
     territory_id = session.territory_id
     territory, refunds, disputes, providers = await asyncio.gather(
         _territory(request, territory_id),
@@ -942,13 +1138,16 @@ async def follow_up_page(request: Request, lang: LangDep, session: OfficeSession
         ),
         _providers(request, session.token),
     )
+    open_disputes, closed_disputes = split_disputes(disputes)
     return _console(
         request,
         lang,
         session,
         "office/follow_up.html",
         refunds=refunds,
-        disputes=disputes,
+        disputes=open_disputes,
+        closed_disputes=closed_disputes,
+        coded=lambda kind, code: code_words(lang, kind, code),
         names={str(p["id"]): str(p["name"]) for p in providers},
         tz=territory.get("timezone") or i18n.DEFAULT_TZ,
     )

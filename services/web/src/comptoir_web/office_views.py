@@ -3,24 +3,22 @@ observatory's key figures, charts and tables, their CSV export, and a provider's
 onboarding state in words.
 
 A table is built once and serves twice: as the accessible table under its chart (the
-``text`` of each cell) and as the CSV file (the ``raw`` value of each cell), so the page
-and the download can never disagree.
+``text`` of each cell) and as the CSV file (the ``raw`` value of each cell, already in the
+file's language), so the page and the download can never disagree.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
+from markupsafe import Markup, escape
 
-from comptoir_web import i18n
+from comptoir_web import csvfile, i18n
 from comptoir_web.charts import Bar, bar_chart, column_chart
 
 Json = dict[str, Any]
@@ -38,8 +36,9 @@ LEAD_TIME_KEYS = {
     "1-4 weeks": "office_lead_weeks",
     "over 4 weeks": "office_lead_over",
 }
-#: Characters that make a spreadsheet read a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A group (category, commune) of fewer providers than this is not shown by its name on
+#: the shared observatory: its figures would be one competitor's own.
+SHARED_MIN_PROVIDERS = 3
 
 
 # --- the period ------------------------------------------------------------------------
@@ -112,11 +111,6 @@ def number(value: int, lang: str) -> str:
     return format_decimal(value, locale=lang)
 
 
-def amount(cents: int) -> str:
-    """Money in a CSV cell: a plain decimal (``105.00``), the currency in its own column."""
-    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
-
-
 # --- tables ----------------------------------------------------------------------------
 
 
@@ -132,6 +126,13 @@ class Table:
     caption: str
     headers: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
+    #: The CSV file's own headers where they differ (its week column holds ISO weeks).
+    csv_headers: list[str] | None = None
+
+    def csv(self, lang: str) -> bytes:
+        return csvfile.csv_bytes(
+            self.csv_headers or self.headers, ([c.raw for c in row] for row in self.rows), lang
+        )
 
 
 def _group_columns(t: Callable[[str], str]) -> list[str]:
@@ -152,14 +153,31 @@ def _group_cells(figures: Json, lang: str) -> list[Cell]:
     ]
     rate = float(figures["fill_rate"])
     cells = [Cell(number(n, lang), n) for n in counts]
-    cells.insert(3, Cell(percent(rate, lang), round(rate * 100, 2)))
+    cells.insert(3, Cell(percent(rate, lang), csvfile.decimal(rate * 100, lang)))
     return cells
 
 
+def _iso_week(week: str) -> tuple[int, int]:
+    """``2026-W48`` → (2026, 48)."""
+    year, _, number_part = week.partition("-W")
+    return int(year), int(number_part)
+
+
 def week_label(week: str, lang: str) -> str:
-    """``W48`` / ``S48`` under a column (the table says ``2026-W48``)."""
-    number_part = week.rsplit("W", 1)[-1]
-    return ("S" if lang == "fr" else "W") + number_part
+    """``S48 2026`` / ``W48 2026``: the week in a table or a chart."""
+    year, week_number = _iso_week(week)
+    return i18n.translate(lang, "office_week_short", week=week_number, year=year)
+
+
+def week_axis(week: str, lang: str) -> str:
+    """``S48`` / ``W48`` under a column of the chart (its year is in the table)."""
+    return week_label(week, lang).split(" ", 1)[0]
+
+
+def week_words(week: str, lang: str) -> str:
+    """``semaine 48 de 2026`` / ``week 48 of 2026``: the week in a sentence."""
+    year, week_number = _iso_week(week)
+    return i18n.translate(lang, "office_week_long", week=week_number, year=year)
 
 
 def _name(value: str | None, lang: str, naming: Callable[[str], str] | None = None) -> str:
@@ -176,11 +194,12 @@ def observatory_tables(observatory: Json, lang: str) -> dict[str, Table]:
 
     weeks = Table("week", t("office_chart_week"), [t("office_col_week"), t("office_col_monday")])
     weeks.headers += _group_columns(t)
+    weeks.csv_headers = [t("office_col_iso_week"), *weeks.headers[1:]]
     for row in observatory["by_week"]:
         monday = date.fromisoformat(row["week_start"])
         weeks.rows.append(
             [
-                Cell(row["week"], row["week"]),
+                Cell(week_label(row["week"], lang), row["week"]),
                 Cell(i18n.day(monday, lang, fmt="medium"), monday.isoformat()),
                 *_group_cells(row, lang),
             ]
@@ -188,12 +207,15 @@ def observatory_tables(observatory: Json, lang: str) -> dict[str, Table]:
     categories = Table("category", t("office_chart_category"), [t("office_col_category")])
     categories.headers += _group_columns(t)
     for row in observatory["by_category"]:
-        name = _name(row["category"], lang, lambda slug: i18n.category(lang, slug))
+        if row.get("others"):
+            name = t("office_others")
+        else:
+            name = _name(row["category"], lang, lambda slug: i18n.category(lang, slug))
         categories.rows.append([Cell(name, name), *_group_cells(row, lang)])
     communes = Table("commune", t("office_chart_commune"), [t("office_col_commune")])
     communes.headers += _group_columns(t)
     for row in observatory["by_commune"]:
-        name = _name(row["commune"], lang)
+        name = t("office_others") if row.get("others") else _name(row["commune"], lang)
         communes.rows.append([Cell(name, name), *_group_cells(row, lang)])
     lead = Table(
         "lead_time", t("office_chart_lead"), [t("office_col_lead"), t("office_col_bookings")]
@@ -235,26 +257,57 @@ def providers_table(report: Json | None, names: Mapping[str, str], lang: str) ->
         cells.append(Cell(number(int(line["payments"]), lang), int(line["payments"])))
         for key in ("gross_cents", "refunds_cents", "paid_to_providers_cents", "office_fee_cents"):
             cents = int(line[key])
-            cells.append(Cell(i18n.money(cents, currency, lang), amount(cents)))
+            cells.append(Cell(i18n.money(cents, currency, lang), csvfile.amount(cents, lang)))
         table.rows.append(cells)
     return table
 
 
-def _guard(value: str | int | float) -> str | int | float:
-    """A text cell a spreadsheet would run as a formula is kept as text."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+# --- the shared observatory: no group small enough to show one provider ---------------
 
 
-def csv_bytes(table: Table) -> bytes:
-    """UTF-8 with a byte order mark (spreadsheets then read accents right)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_guard(h) for h in table.headers])
-    for row in table.rows:
-        writer.writerow([_guard(cell.raw) for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+def providers_per_group(activities: Iterable[Json], key: str) -> dict[str | None, int]:
+    """How many distinct providers have activities in each category (or commune)."""
+    groups: dict[str | None, set[str]] = {}
+    for activity in activities:
+        value = activity.get(key) or None
+        groups.setdefault(value, set()).add(str(activity.get("provider_id")))
+    return {value: len(providers) for value, providers in groups.items()}
+
+
+def merge_small_groups(
+    rows: list[Json], key: str, providers: Mapping[str | None, int]
+) -> list[Json]:
+    """The observatory's rows by ``key`` with every group of fewer than
+    ``SHARED_MIN_PROVIDERS`` providers merged into one "others" row (added last, only when
+    there is one): a forwarded share link must not show one competitor's seats. A group
+    the catalogue no longer lists counts as having no provider."""
+    kept: list[Json] = []
+    merged: list[Json] = []
+    for row in rows:
+        if providers.get(row.get(key) or None, 0) >= SHARED_MIN_PROVIDERS:
+            kept.append(row)
+        else:
+            merged.append(row)
+    if not merged:
+        return kept
+    others: Json = {key: None, "others": True}
+    for name in ("slots", "capacity", "seats_sold", "bookings", "cancelled_departures"):
+        others[name] = sum(int(row.get(name) or 0) for row in merged)
+    capacity = others["capacity"]
+    others["fill_rate"] = round(others["seats_sold"] / capacity, 4) if capacity else 0.0
+    return [*kept, others]
+
+
+def shared_observatory(observatory: Json, activities: list[Json]) -> Json:
+    """What a share link shows: the observatory with the small groups merged."""
+    return observatory | {
+        "by_category": merge_small_groups(
+            observatory["by_category"], "category", providers_per_group(activities, "category")
+        ),
+        "by_commune": merge_small_groups(
+            observatory["by_commune"], "commune", providers_per_group(activities, "commune")
+        ),
+    }
 
 
 # --- charts ----------------------------------------------------------------------------
@@ -285,11 +338,18 @@ def observatory_charts(observatory: Json, tables: dict[str, Table], lang: str) -
 
     grid = [(0.0, percent(0, lang)), (0.5, percent(0.5, lang)), (1.0, percent(1, lang))]
     week_bars = [
-        Bar(week_label(row["week"], lang), float(row["fill_rate"]), percent(row["fill_rate"], lang))
+        Bar(
+            week_axis(row["week"], lang),
+            float(row["fill_rate"]),
+            percent(row["fill_rate"], lang),
+            week_words(row["week"], lang),
+        )
         for row in observatory["by_week"]
     ]
     week_rates = [
-        (row["week"], float(row["fill_rate"])) for row in observatory["by_week"] if row["capacity"]
+        (week_words(row["week"], lang), float(row["fill_rate"]))
+        for row in observatory["by_week"]
+        if row["capacity"]
     ]
 
     def group_bars(part: str) -> tuple[list[Bar], list[tuple[str, float]]]:
@@ -418,3 +478,239 @@ def onboarding_state(provider: Json, account: Json | None) -> str:
     if account.get("details_submitted"):
         return "restricted"
     return "unfinished"
+
+
+# --- Stripe's codes in words -----------------------------------------------------------
+
+#: Disputes still waiting for the provider or the bank: the ones to follow up.
+OPEN_DISPUTES = frozenset(
+    {"needs_response", "warning_needs_response", "under_review", "warning_under_review"}
+)
+
+i18n.extend(
+    {
+        "fr": {
+            "office_week_short": "S{week} {year}",
+            "office_week_long": "semaine {week} de {year}",
+            "office_col_iso_week": "Semaine ISO",
+            "office_others": "Autres",
+            "office_code_unknown": "Code de Stripe non traduit :",
+            "office_dispute_status_needs_response": "Réponse du prestataire attendue",
+            "office_dispute_status_warning_needs_response": "Demande d'information de la "
+            "banque : réponse attendue",
+            "office_dispute_status_under_review": "Réponse envoyée, en cours d'examen par la "
+            "banque",
+            "office_dispute_status_warning_under_review": "Demande d'information en cours d'examen",
+            "office_dispute_status_warning_closed": "Demande d'information close sans litige",
+            "office_dispute_status_won": "Gagné par le prestataire",
+            "office_dispute_status_lost": "Perdu : le visiteur a été remboursé par sa banque",
+            "office_dispute_status_prevented": "Évité avant de devenir un litige",
+            "office_dispute_reason_fraudulent": "Paiement non reconnu (fraude supposée)",
+            "office_dispute_reason_product_not_received": "Prestation non reçue",
+            "office_dispute_reason_duplicate": "Paiement en double",
+            "office_dispute_reason_subscription_canceled": "Abonnement résilié",
+            "office_dispute_reason_product_unacceptable": "Prestation jugée non conforme",
+            "office_dispute_reason_credit_not_processed": "Remboursement promis non reçu",
+            "office_dispute_reason_general": "Contestation sans motif précis",
+            "office_dispute_reason_unrecognized": "Paiement non reconnu par le titulaire",
+            "office_dispute_reason_bank_cannot_process": "La banque ne peut pas traiter le "
+            "paiement",
+            "office_dispute_reason_check_returned": "Chèque rejeté",
+            "office_dispute_reason_customer_initiated": "Contestation à l'initiative du visiteur",
+            "office_dispute_reason_debit_not_authorized": "Prélèvement non autorisé",
+            "office_dispute_reason_incorrect_account_details": "Coordonnées bancaires incorrectes",
+            "office_dispute_reason_insufficient_funds": "Provision insuffisante",
+            "office_dispute_reason_noncompliant": "Paiement non conforme aux règles du réseau "
+            "de cartes",
+            "office_refund_failure_charge_for_pending_refund_disputed": "Le paiement a été "
+            "contesté par la banque pendant le remboursement",
+            "office_refund_failure_declined": "Remboursement refusé par la banque du visiteur",
+            "office_refund_failure_expired_or_canceled_card": "Carte du visiteur expirée ou "
+            "annulée",
+            "office_refund_failure_insufficient_funds": "Solde du prestataire insuffisant "
+            "pour rembourser",
+            "office_refund_failure_lost_or_stolen_card": "Carte du visiteur déclarée perdue "
+            "ou volée",
+            "office_refund_failure_merchant_request": "Remboursement annulé à la demande du "
+            "prestataire",
+            "office_refund_failure_unknown": "Échec sans raison donnée par la banque",
+            "office_requirement_external_account": "le compte bancaire qui recevra les virements",
+            "office_requirement_verification_document": "une pièce d'identité",
+            "office_requirement_verification_additional_document": "un justificatif de domicile",
+            "office_requirement_dob": "la date de naissance",
+            "office_requirement_name": "le nom et le prénom",
+            "office_requirement_address": "l'adresse",
+            "office_requirement_email": "l'adresse e-mail",
+            "office_requirement_phone": "le numéro de téléphone",
+            "office_requirement_id_number": "le numéro d'identification",
+            "office_requirement_tos_acceptance": "l'acceptation des conditions de Stripe",
+            "office_requirement_business_profile_url": "le site web de l'activité",
+            "office_requirement_business_profile_mcc": "le secteur d'activité",
+            "office_requirement_business_profile_product_description": "la description de "
+            "l'activité",
+            "office_requirement_business_type": "la forme juridique",
+            "office_requirement_company": "les informations de l'entreprise",
+            "office_requirement_company_tax_id": "le numéro SIREN ou de TVA",
+            "office_requirement_representative": "les informations du représentant légal",
+            "office_requirement_owners": "les informations des propriétaires",
+            "office_requirement_directors": "les informations des dirigeants",
+            "office_requirement_executives": "les informations des cadres dirigeants",
+        },
+        "en": {
+            "office_week_short": "W{week} {year}",
+            "office_week_long": "week {week} of {year}",
+            "office_col_iso_week": "ISO week",
+            "office_others": "Other",
+            "office_code_unknown": "Stripe code not translated:",
+            "office_dispute_status_needs_response": "Waiting for the provider's answer",
+            "office_dispute_status_warning_needs_response": "Bank inquiry: answer expected",
+            "office_dispute_status_under_review": "Answer sent, under review by the bank",
+            "office_dispute_status_warning_under_review": "Bank inquiry under review",
+            "office_dispute_status_warning_closed": "Bank inquiry closed without a dispute",
+            "office_dispute_status_won": "Won by the provider",
+            "office_dispute_status_lost": "Lost: the visitor's bank refunded the visitor",
+            "office_dispute_status_prevented": "Prevented before it became a dispute",
+            "office_dispute_reason_fraudulent": "Payment not recognised (suspected fraud)",
+            "office_dispute_reason_product_not_received": "Service not received",
+            "office_dispute_reason_duplicate": "Duplicate payment",
+            "office_dispute_reason_subscription_canceled": "Subscription cancelled",
+            "office_dispute_reason_product_unacceptable": "Service not as described",
+            "office_dispute_reason_credit_not_processed": "Promised refund not received",
+            "office_dispute_reason_general": "Dispute without a specific reason",
+            "office_dispute_reason_unrecognized": "Payment not recognised by the cardholder",
+            "office_dispute_reason_bank_cannot_process": "The bank cannot process the payment",
+            "office_dispute_reason_check_returned": "Cheque returned",
+            "office_dispute_reason_customer_initiated": "Disputed by the visitor",
+            "office_dispute_reason_debit_not_authorized": "Debit not authorised",
+            "office_dispute_reason_incorrect_account_details": "Incorrect bank details",
+            "office_dispute_reason_insufficient_funds": "Insufficient funds",
+            "office_dispute_reason_noncompliant": "Payment not compliant with card network rules",
+            "office_refund_failure_charge_for_pending_refund_disputed": "The bank disputed "
+            "the payment while it was being refunded",
+            "office_refund_failure_declined": "Refund declined by the visitor's bank",
+            "office_refund_failure_expired_or_canceled_card": "The visitor's card has expired "
+            "or was cancelled",
+            "office_refund_failure_insufficient_funds": "The provider's balance was too low "
+            "to refund",
+            "office_refund_failure_lost_or_stolen_card": "The visitor's card was reported "
+            "lost or stolen",
+            "office_refund_failure_merchant_request": "Refund cancelled at the provider's request",
+            "office_refund_failure_unknown": "Failed without a reason from the bank",
+            "office_requirement_external_account": "the bank account that receives payouts",
+            "office_requirement_verification_document": "an identity document",
+            "office_requirement_verification_additional_document": "a proof of address",
+            "office_requirement_dob": "the date of birth",
+            "office_requirement_name": "the first and last name",
+            "office_requirement_address": "the address",
+            "office_requirement_email": "the e-mail address",
+            "office_requirement_phone": "the phone number",
+            "office_requirement_id_number": "the identification number",
+            "office_requirement_tos_acceptance": "acceptance of Stripe's terms",
+            "office_requirement_business_profile_url": "the business's website",
+            "office_requirement_business_profile_mcc": "the line of business",
+            "office_requirement_business_profile_product_description": "a description of "
+            "the business",
+            "office_requirement_business_type": "the legal form",
+            "office_requirement_company": "the company's details",
+            "office_requirement_company_tax_id": "the company's tax number",
+            "office_requirement_representative": "the legal representative's details",
+            "office_requirement_owners": "the owners' details",
+            "office_requirement_directors": "the directors' details",
+            "office_requirement_executives": "the executives' details",
+        },
+    }
+)
+
+
+def _unknown_code(lang: str, code: str) -> Markup:
+    """A code the console has no words for: said as such, the code as Stripe wrote it."""
+    return Markup('{} <code lang="en">{}</code>').format(
+        i18n.translate(lang, "office_code_unknown"), code
+    )
+
+
+def code_words(lang: str, kind: str, code: str | None) -> Markup:
+    """A dispute's ``status`` or ``reason``, or a refund's ``failure_reason``
+    (``kind`` = ``dispute_status``, ``dispute_reason``, ``refund_failure``) in words."""
+    if not code:
+        return Markup("")
+    key = f"office_{kind}_{code}"
+    if key not in i18n.MESSAGES["en"]:
+        return _unknown_code(lang, code)
+    return escape(i18n.translate(lang, key))
+
+
+#: The last parts of a person's requirement (``individual.dob.day``...) that share words.
+_PERSON_FIELDS = {
+    "dob": "dob",
+    "first_name": "name",
+    "last_name": "name",
+    "address": "address",
+    "email": "email",
+    "phone": "phone",
+    "id_number": "id_number",
+    "ssn_last_4": "id_number",
+}
+_PERSON_PREFIXES = ("individual.", "person.")
+_GROUPS = ("representative", "owners", "directors", "executives")
+
+
+def _requirement_key(code: str) -> str | None:
+    """The word key of one of Stripe's ``requirements_due`` codes, or None."""
+    parts = code.split(".")
+    if code == "external_account" or code.startswith("external_account."):
+        return "external_account"
+    if parts[0] == "tos_acceptance":
+        return "tos_acceptance"
+    if parts[0] == "business_profile" and len(parts) > 1:
+        key = f"business_profile_{parts[1]}"
+        return key if f"office_requirement_{key}" in i18n.MESSAGES["en"] else None
+    if code == "business_type":
+        return "business_type"
+    if parts[0] in _GROUPS or parts[0].startswith("person_"):
+        # ``person_1ABC.first_name``: a person of the company (Stripe names them by id).
+        return parts[0] if parts[0] in _GROUPS else "representative"
+    if parts[0] == "company":
+        return "company_tax_id" if parts[1:2] == ["tax_id"] else "company"
+    if code.startswith(_PERSON_PREFIXES) and len(parts) > 1:
+        if parts[1] == "verification":
+            return (
+                "verification_additional_document"
+                if "additional_document" in parts
+                else "verification_document"
+            )
+        return _PERSON_FIELDS.get(parts[1])
+    return None
+
+
+def requirement_words(lang: str, codes: Iterable[str]) -> list[Markup]:
+    """What Stripe still needs from a provider, in words, each thing once (its date of
+    birth is three codes: day, month and year)."""
+    words: list[Markup] = []
+    for code in codes:
+        key = _requirement_key(code)
+        item = (
+            escape(i18n.translate(lang, f"office_requirement_{key}"))
+            if key
+            else _unknown_code(lang, code)
+        )
+        if item not in words:
+            words.append(item)
+    return words
+
+
+def requirements_text(lang: str, codes: Iterable[str]) -> Markup:
+    """``Stripe attend encore : une pièce d'identité, la date de naissance``."""
+    words = requirement_words(lang, codes)
+    if not words:
+        return Markup("")
+    sentence = escape(i18n.translate(lang, "office_requirements", items="\x00"))
+    return Markup(sentence.replace("\x00", Markup(", ").join(words)))  # noqa: S704
+
+
+def split_disputes(disputes: list[Json]) -> tuple[list[Json], list[Json]]:
+    """The disputes still to follow up (waiting for an answer or a bank's decision), and
+    the closed ones (won, lost...)."""
+    open_ = [d for d in disputes if d.get("status") in OPEN_DISPUTES]
+    closed = [d for d in disputes if d.get("status") not in OPEN_DISPUTES]
+    return open_, closed

@@ -63,15 +63,16 @@ TOKEN_COOKIE = "cpt_r_"  # noqa: S105 - a cookie name, not a secret
 WAITLIST_COOKIE = "cpt_w_"
 COOKIE_DAYS = 60
 _KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: An e-mail address as every form of the site accepts it.
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
-def _backends(request: Request) -> Backends:
+def backends_of(request: Request) -> Backends:
     backends: Backends = request.app.state.backends
     return backends
 
 
-def _settings(request: Request) -> WebSettings:
+def settings_of(request: Request) -> WebSettings:
     settings: WebSettings = request.app.state.settings
     return settings
 
@@ -100,9 +101,13 @@ def preferred_lang(request: Request) -> Lang:
     return "fr"
 
 
-def switch_url(request: Request, lang: Lang) -> str:
-    """The same page in the other language."""
+def switch_url(request: Request, lang: Lang, canonical: str | None = None) -> str:
+    """The same page in the other language. A page shown in answer to a form gives its
+    ``canonical`` address (the page to GET, without the language), since the form's own
+    address answers no GET."""
     other = "en" if lang == "fr" else "fr"
+    if canonical is not None:
+        return f"/{other}/{canonical.lstrip('/')}"
     rest = request.url.path.strip("/").split("/", 1)
     path = f"/{other}/" + (rest[1] if len(rest) > 1 else "")
     query = request.url.query
@@ -113,6 +118,7 @@ def render(
     request: Request, lang: Lang, name: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     tz = context.get("tz", i18n.DEFAULT_TZ)
+    canonical = context.pop("canonical", None)
     # Inside the booking widget's frame (``embed``): the compact layout, links that stay
     # in the frame, and no cookie (another site's frame would not get it back).
     embed = Embed.of(request)
@@ -127,12 +133,13 @@ def render(
         lang=lang,
         t=t,
         money=lambda cents, currency: i18n.money(int(cents), currency, lang),
-        when=lambda value: i18n.when(parse_time(value), lang, tz),
-        hour=lambda value: i18n.hour(parse_time(value), lang, tz),
-        day=lambda value, fmt="full": i18n.day(value, lang, tz, fmt),
+        # Times in the page's zone (``tz``), or in the zone given (an activity's own).
+        when=lambda value, zone=None: i18n.when(parse_time(value), lang, zone or tz),
+        hour=lambda value, zone=None: i18n.hour(parse_time(value), lang, zone or tz),
+        day=lambda value, fmt="full", zone=None: i18n.day(value, lang, zone or tz, fmt),
         category=lambda slug: i18n.category(lang, slug),
         unit_name=lambda unit_id: i18n.unit_name(lang, unit_id),
-        switch_url=switch_url(request, lang),
+        switch_url=switch_url(request, lang, canonical),
         path=request.url.path,
         **context,
     )
@@ -245,8 +252,8 @@ async def unprefixed(request: Request, activity_id: uuid.UUID) -> RedirectRespon
 
 @router.get("/{lang}/")
 async def search(request: Request, lang: LangDep) -> HTMLResponse:
-    settings = _settings(request)
-    backends = _backends(request)
+    settings = settings_of(request)
+    backends = backends_of(request)
     query = dict(request.query_params)
     territory_id = settings.territory_id
     if query.get("territory"):
@@ -270,7 +277,7 @@ async def search_page(
 ) -> HTMLResponse:
     """The activities (the storefront's territory, or the widget's scope) with the search
     filters applied and their next departure."""
-    backends = _backends(request)
+    backends = backends_of(request)
     query = dict(request.query_params)
     tz = territory.get("timezone") or i18n.DEFAULT_TZ
     now = _now()
@@ -329,7 +336,7 @@ async def _activity_page(
     form: dict[str, str] | None = None,
     errors: list[str] | None = None,
 ) -> HTMLResponse:
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         activity = await backends.activity(activity_id)
     except ApiError as error:
@@ -399,7 +406,7 @@ async def hold_seats(
     """Checks the booking form and holds the seats; ``held`` answers once they are held
     (the storefront keeps the visitor token in a cookie, the widget's frame in its URL)."""
     form = {k: str(v) for k, v in (await request.form()).items()}
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         activity = await backends.activity(activity_id)
     except ApiError as error:
@@ -417,7 +424,7 @@ async def hold_seats(
     email = form.get("email", "").strip()
     if not name:
         errors.append(i18n.translate(lang, "e_name"))
-    if not _EMAIL.match(email):
+    if not EMAIL.match(email):
         errors.append(i18n.translate(lang, "e_email"))
     if not errors:
         body = {
@@ -446,7 +453,7 @@ async def _reservation_context(
     request: Request, reservation_id: uuid.UUID, token: str, *, with_payment: bool = True
 ) -> dict[str, Any]:
     """The reservation, its activity, its slot (start, seats) and its payment."""
-    backends = _backends(request)
+    backends = backends_of(request)
     reservation = await backends.reservation(reservation_id, token)
     activity_id = uuid.UUID(reservation["activity_id"])
     created = parse_time(reservation["created_at"])
@@ -534,7 +541,7 @@ async def reservation_view(
         state=state,
         seconds_left=seconds_left,
         pay_state=pay_state,
-        simulated=_settings(request).payment_mode == "simulated",
+        simulated=settings_of(request).payment_mode == "simulated",
         done=done if done in ("cancelled", "rebooked", "paid") else "",
         error=request.query_params.get("error", ""),
         ticket_svg=qr_svg(reservation["ticket_code"]) if reservation.get("ticket_code") else "",
@@ -563,8 +570,8 @@ async def start_payment(
     """Pays: None once the simulated payment is made; else the Stripe Checkout page to
     send the visitor to (it comes back to the storefront's page of the reservation); ""
     when the payment could not start (logged)."""
-    backends = _backends(request)
-    settings = _settings(request)
+    backends = backends_of(request)
+    settings = settings_of(request)
     page = f"{settings.storefront_url}/{lang}/reservations/{reservation_id}"
     try:
         if settings.payment_mode == "simulated":
@@ -640,7 +647,7 @@ async def cancel(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> 
         return _missing_token(request, lang)
     form = await request.form()
     try:
-        await _backends(request).cancel(reservation_id, token, _form_key(str(form.get("key"))))
+        await backends_of(request).cancel(reservation_id, token, _form_key(str(form.get("key"))))
     except ApiError as error:
         if error.status in (401, 403, 404):
             return _missing_token(request, lang)
@@ -709,7 +716,7 @@ async def rebook(request: Request, lang: LangDep, reservation_id: uuid.UUID) -> 
             request, lang, reservation_id, i18n.translate(lang, "e_choose_slot"), 422
         )
     try:
-        await _backends(request).rebook(
+        await backends_of(request).rebook(
             reservation_id, slot_id, token, _form_key(str(form.get("key")))
         )
     except ApiError as error:
@@ -732,7 +739,7 @@ async def _waitlist_form(
     errors: list[str] | None = None,
     status: int = 200,
 ) -> Response:
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         activity = await backends.activity(activity_id)
         start = datetime.now(UTC) - timedelta(minutes=1)
@@ -768,7 +775,7 @@ async def join_waitlist(
     request: Request, lang: LangDep, activity_id: uuid.UUID, slot_id: uuid.UUID
 ) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         activity = await backends.activity(activity_id)
     except ApiError as error:
@@ -780,7 +787,7 @@ async def join_waitlist(
     name, email = form.get("name", "").strip(), form.get("email", "").strip()
     if not name:
         errors.append(i18n.translate(lang, "e_name"))
-    if not _EMAIL.match(email):
+    if not EMAIL.match(email):
         errors.append(i18n.translate(lang, "e_email"))
     if not errors:
         body = {"units": units, "visitor": {"name": name, "email": email, "locale": lang}}
@@ -805,7 +812,7 @@ async def waitlist_page(request: Request, lang: LangDep, entry_id: uuid.UUID) ->
     if token is None:
         return _missing_token(request, lang)
     try:
-        entry = await _backends(request).waitlist_entry(entry_id, token)
+        entry = await backends_of(request).waitlist_entry(entry_id, token)
     except ApiError as error:
         if error.status in (401, 403, 404):
             return _missing_token(request, lang)
@@ -819,13 +826,13 @@ async def leave_waitlist(request: Request, lang: LangDep, entry_id: uuid.UUID) -
     if token is None:
         return _missing_token(request, lang)
     try:
-        entry = await _backends(request).leave_waitlist(entry_id, token)
+        entry = await backends_of(request).leave_waitlist(entry_id, token)
     except ApiError as error:
         if error.status in (401, 403, 404):
             return _missing_token(request, lang)
         if error.status == 503:
             return error_page(request, error)
-        entry = await _backends(request).waitlist_entry(entry_id, token)
+        entry = await backends_of(request).waitlist_entry(entry_id, token)
         return render(
             request, lang, "waitlist.html", 409, entry=entry, error=error_message(lang, error)
         )

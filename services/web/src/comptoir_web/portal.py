@@ -21,18 +21,21 @@ from fastapi.responses import Response
 from comptoir_web import i18n, portal_account, portal_offer
 from comptoir_web.auth import ProviderSession, Session
 from comptoir_web.backends import ApiError
+from comptoir_web.csvfile import csv_response
 from comptoir_web.i18n import Lang, local_date
-from comptoir_web.pages import PageNotFound, _form_key
+from comptoir_web.pages import LangDep, PageNotFound, _form_key, backends_of
 from comptoir_web.portal_base import (
     Json,
-    LangDep,
     all_reservations,
-    backends,
+    canonical_of,
     new_key,
+    outcome_of,
+    outcome_url,
     page,
     provider_of,
     redirect,
     refusal,
+    territory_zone,
 )
 from comptoir_web.portal_views import (
     DEFAULT_PERIOD,
@@ -65,25 +68,29 @@ def _now() -> datetime:
 async def agenda(
     request: Request, lang: LangDep, session: ProviderSession, period: str = DEFAULT_PERIOD
 ) -> Response:
-    """Today's and the coming days' departures with their seats sold and checked in."""
+    """Today's and the coming days' departures with their seats sold and checked in.
+    "Today" is the territory's (its midnight starts the periods); each departure's hour
+    is in its activity's own time zone."""
     if period not in PERIODS:
         period = DEFAULT_PERIOD
     now = _now()
-    start, end = period_window(period, now)
-    slots: list[Json] = await backends(request).call(
+    tz = await territory_zone(request, session)
+    start, end = period_window(period, now, tz)
+    slots: list[Json] = await backends_of(request).call(
         "booking",
         "GET",
         "/v1/agenda",
         token=session.token,
         params={"from": start.isoformat(), "to": end.isoformat()},
     )
-    today = local_date(now)
+    today = local_date(now, tz)
     return page(
         request,
         lang,
         session,
         "agenda.html",
-        days=agenda_days(slots, now),
+        tz=tz,
+        days=agenda_days(slots, now, tz),
         period=period,
         periods=list(PERIODS),
         export_from=today.isoformat(),
@@ -99,7 +106,7 @@ async def _departure(request: Request, session: Session, slot_id: uuid.UUID) -> 
     """The departure as catalog holds it (capacity, sales) and as booking counts it
     (seats, check-ins). Booking's agenda shows a provider its own departures only: one of
     another provider is not found, whatever catalog says."""
-    b = backends(request)
+    b = backends_of(request)
     try:
         held: Json = await b.call("catalog", "GET", f"/v1/slots/{slot_id}")
     except ApiError as error:
@@ -137,8 +144,9 @@ async def _slot_page(
     shown = [r for r in reservations if r["status"] in ("CONFIRMED", "REDEEMED", "ON_HOLD")]
     shown.sort(key=lambda r: (r["status"] == "ON_HOLD", r["visitor"].get("name", "").lower()))
     others = [r for r in reservations if r not in shown]
-    context.setdefault("done", request.query_params.get("done", ""))
     context.setdefault("code", "")
+    context.update(canonical_of(request, f"/portal/slots/{slot_id}"))
+    context["done"] = confirmed_outcome(context.get("done") or {}, held, slot, reservations)
     return page(
         request,
         lang,
@@ -161,22 +169,37 @@ async def _slot_page(
 async def slot_page(
     request: Request, lang: LangDep, slot_id: uuid.UUID, session: ProviderSession
 ) -> Response:
-    query = request.query_params
     return await _slot_page(
-        request,
-        lang,
-        session,
-        slot_id,
-        cancelled_count=_count(query.get("n")),
-        refunds_cents=_count(query.get("refunds")),
+        request, lang, session, slot_id, done=outcome_of(request, session, str(slot_id))
     )
 
 
-def _count(raw: str | None) -> int:
-    try:
-        return max(0, int(raw or "0"))
-    except ValueError:
-        return 0
+def confirmed_outcome(done: Json, held: Json, slot: Json, reservations: list[Json]) -> Json:
+    """The success message a departure's page may show: the signed outcome of the form
+    just sent, if the departure's state still says so (sales closed, reopened, cancelled),
+    with its figures taken from the data, never from the address: the capacity catalog
+    holds, the bookings booking cancelled with the departure and their refunds."""
+    kind = str(done.get("done", ""))
+    if kind == "capacity":
+        return {"done": kind, "capacity": int(held["capacity"])}
+    if kind == "closed" and held["status"] == "CLOSED":
+        return {"done": kind}
+    if kind == "opened" and held["status"] == "OPEN":
+        return {"done": kind}
+    if kind == "cancelled" and "CANCELLED" in (slot["status"], held["status"]):
+        refunded = [
+            r
+            for r in reservations
+            if r["status"] == "CANCELLED"
+            and r.get("status_reason") == "SLOT_CANCELLED"
+            and r.get("refund_cents") is not None
+        ]
+        return {
+            "done": kind,
+            "n": len(refunded),
+            "refunds_cents": sum(int(r["refund_cents"]) for r in refunded),
+        }
+    return {}
 
 
 @router.post("/{lang}/portal/slots/{slot_id}/check-in")
@@ -201,7 +224,7 @@ async def check_in(
             checkin_error=i18n.translate(lang, "p_e_code_empty"),
         )
     try:
-        done: Json = await backends(request).call(
+        done: Json = await backends_of(request).call(
             "booking",
             "POST",
             "/v1/check-ins",
@@ -244,9 +267,10 @@ async def _change_slot(
     key: str,
     done: str,
 ) -> Response:
+    """Change the departure in catalog, then back to its page with the signed outcome."""
     await _departure(request, session, slot_id)
     try:
-        await backends(request).call(
+        await backends_of(request).call(
             "catalog",
             "PATCH",
             f"/v1/slots/{slot_id}",
@@ -260,7 +284,9 @@ async def _change_slot(
         return await _slot_page(
             request, lang, session, slot_id, 409, action_error=refusal(lang, error)
         )
-    return redirect(f"/{lang}/portal/slots/{slot_id}?done={done}")
+    return redirect(
+        outcome_url(request, session, f"/{lang}/portal/slots/{slot_id}", done, str(slot_id))
+    )
 
 
 @router.post("/{lang}/portal/slots/{slot_id}/capacity")
@@ -319,6 +345,7 @@ async def _cancel_page(
     status_code: int = 200,
     note: str = "",
     error: str = "",
+    note_error: str = "",
 ) -> Response:
     """The confirmation step: who will be refunded in full and told, before anything."""
     _, slot = await _departure(request, session, slot_id)
@@ -341,8 +368,10 @@ async def _cancel_page(
         refunds_cents=sum(int(r["total_cents"]) for r in confirmed),
         currency=currency,
         note=note,
+        note_error=note_error,
         error=error,
         key=new_key(),
+        **canonical_of(request, f"/portal/slots/{slot_id}/cancel"),
     )
 
 
@@ -358,11 +387,17 @@ async def cancel_departure(
     note = note.strip()
     if len(note) > 500:
         return await _cancel_page(
-            request, lang, session, slot_id, 422, note, i18n.translate(lang, "p_e_note_long")
+            request,
+            lang,
+            session,
+            slot_id,
+            422,
+            note,
+            note_error=i18n.translate(lang, "p_e_note_long"),
         )
     await _departure(request, session, slot_id)
     try:
-        result: Json = await backends(request).call(
+        await backends_of(request).call(
             "booking",
             "POST",
             f"/v1/slots/{slot_id}/cancel",
@@ -375,8 +410,7 @@ async def cancel_departure(
             raise
         return await _cancel_page(request, lang, session, slot_id, 409, note, refusal(lang, error))
     return redirect(
-        f"/{lang}/portal/slots/{slot_id}?done=cancelled"
-        f"&n={int(result['reservations_cancelled'])}&refunds={int(result['refunds_cents'])}"
+        outcome_url(request, session, f"/{lang}/portal/slots/{slot_id}", "cancelled", str(slot_id))
     )
 
 
@@ -394,7 +428,7 @@ def _export_period(raw_from: str, raw_to: str, today: date) -> tuple[date, date]
 
 @router.get("/{lang}/portal/export")
 async def export_page(request: Request, lang: LangDep, session: ProviderSession) -> Response:
-    today = local_date(_now())
+    today = local_date(_now(), await territory_zone(request, session))
     return page(
         request,
         lang,
@@ -408,11 +442,14 @@ async def export_page(request: Request, lang: LangDep, session: ProviderSession)
 
 @router.get("/{lang}/portal/bookings.csv")
 async def bookings_export(request: Request, lang: LangDep, session: ProviderSession) -> Response:
-    """Every reservation on the provider's departures of the period, as a spreadsheet."""
+    """Every reservation on the provider's departures of the period, as a spreadsheet.
+    The period's days are the territory's: from its midnight on the first day to its
+    midnight after the last."""
     query = request.query_params
     raw_from, raw_to = query.get("from", "").strip(), query.get("to", "").strip()
+    tz = await territory_zone(request, session)
     try:
-        first, last = _export_period(raw_from, raw_to, local_date(_now()))
+        first, last = _export_period(raw_from, raw_to, local_date(_now(), tz))
     except ValueError:
         return page(
             request,
@@ -428,16 +465,11 @@ async def bookings_export(request: Request, lang: LangDep, session: ProviderSess
         request,
         session,
         {
-            "from": local_midnight(first).isoformat(),
-            "to": local_midnight(last + timedelta(days=1)).isoformat(),
+            "from": local_midnight(first, tz).isoformat(),
+            "to": local_midnight(last + timedelta(days=1), tz).isoformat(),
         },
     )
-    activities = await backends(request).activities(provider_id=provider_of(session))
+    activities = await backends_of(request).activities(provider_id=provider_of(session))
     timezones = {str(a["id"]): str(a.get("timezone") or i18n.DEFAULT_TZ) for a in activities}
-    body = bookings_csv(reservations, timezones, lang)
     name = f"{i18n.translate(lang, 'p_csv_file')}-{first.isoformat()}-{last.isoformat()}.csv"
-    return Response(
-        body.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_response(bookings_csv(reservations, timezones, lang), name)

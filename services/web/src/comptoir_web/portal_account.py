@@ -14,16 +14,18 @@ from comptoir_web import i18n
 from comptoir_web.auth import ProviderSession, Session
 from comptoir_web.backends import ApiError
 from comptoir_web.i18n import Lang
-from comptoir_web.pages import PageNotFound, _form_key
+from comptoir_web.pages import LangDep, PageNotFound, _form_key, backends_of
 from comptoir_web.portal_base import (
     Json,
-    LangDep,
-    backends,
+    canonical_of,
     new_key,
+    outcome_of,
+    outcome_url,
     page,
     provider_of,
     redirect,
     refusal,
+    territory_zone,
 )
 from comptoir_web.views import parse_time
 
@@ -48,7 +50,7 @@ async def _payouts_page(
     request: Request, lang: Lang, session: Session, status_code: int = 200, error: str = ""
 ) -> Response:
     provider_id = provider_of(session)
-    b = backends(request)
+    b = backends_of(request)
     try:
         account: Json | None = await b.call(
             "payments", "GET", f"/v1/providers/{provider_id}/account", token=session.token
@@ -72,6 +74,8 @@ async def _payouts_page(
         account=account,
         payouts=payouts,
         error=error,
+        # The dashboard's refusal is shown at /payouts/dashboard: the switch goes to the page.
+        canonical="/portal/payouts",
     )
 
 
@@ -87,7 +91,7 @@ async def stripe_dashboard(request: Request, lang: LangDep, session: ProviderSes
     makes opens nothing but the signed-in provider's own dashboard."""
     provider_id = provider_of(session)
     try:
-        link: Json = await backends(request).call(
+        link: Json = await backends_of(request).call(
             "payments",
             "POST",
             f"/v1/providers/{provider_id}/dashboard-link",
@@ -106,7 +110,7 @@ async def stripe_dashboard(request: Request, lang: LangDep, session: ProviderSes
 async def _endpoints(request: Request, session: Session) -> list[Json]:
     found: list[Json] = []
     while True:
-        batch: Json = await backends(request).call(
+        batch: Json = await backends_of(request).call(
             "notifications",
             "GET",
             "/v1/webhook-endpoints",
@@ -125,22 +129,32 @@ async def _webhooks_page(
     endpoints.sort(key=lambda e: (not e["enabled"], e["created_at"]))
     context.setdefault("form", {"events": list(WEBHOOK_EVENTS)})
     context.setdefault("errors", {})
+    done = context.pop("done", {})
+    # "Disabled" is said only of an endpoint this provider has, disabled indeed.
+    disabled = done.get("done") == "disabled" and any(
+        e["id"] == done.get("e") and not e["enabled"] for e in endpoints
+    )
     return page(
         request,
         lang,
         session,
         "webhooks.html",
         status_code,
+        tz=await territory_zone(request, session),
         endpoints=endpoints,
         events=WEBHOOK_EVENTS,
         key=new_key(),
+        done="disabled" if disabled else "",
+        **canonical_of(request, "/portal/webhooks"),
         **context,
     )
 
 
 @router.get("/{lang}/portal/webhooks")
 async def webhooks_page(request: Request, lang: LangDep, session: ProviderSession) -> Response:
-    return await _webhooks_page(request, lang, session, done=request.query_params.get("done", ""))
+    return await _webhooks_page(
+        request, lang, session, done=outcome_of(request, session, "webhooks")
+    )
 
 
 @router.post("/{lang}/portal/webhooks")
@@ -160,7 +174,7 @@ async def add_endpoint(request: Request, lang: LangDep, session: ProviderSession
         errors["description"] = i18n.translate(lang, "p_e_too_long", high=500)
     if not errors:
         try:
-            created: Json = await backends(request).call(
+            created: Json = await backends_of(request).call(
                 "notifications",
                 "POST",
                 "/v1/webhook-endpoints",
@@ -179,7 +193,7 @@ async def add_endpoint(request: Request, lang: LangDep, session: ProviderSession
 
 async def _own_endpoint(request: Request, session: Session, endpoint_id: uuid.UUID) -> Json:
     try:
-        endpoint: Json = await backends(request).call(
+        endpoint: Json = await backends_of(request).call(
             "notifications", "GET", f"/v1/webhook-endpoints/{endpoint_id}", token=session.token
         )
     except ApiError as error:
@@ -199,7 +213,7 @@ async def rotate_secret(
 ) -> Response:
     endpoint = await _own_endpoint(request, session, endpoint_id)
     try:
-        rotated: Json = await backends(request).call(
+        rotated: Json = await backends_of(request).call(
             "notifications",
             "POST",
             f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
@@ -220,10 +234,14 @@ async def disable_endpoint(
     request: Request, lang: LangDep, endpoint_id: uuid.UUID, session: ProviderSession
 ) -> Response:
     await _own_endpoint(request, session, endpoint_id)
-    await backends(request).call(
+    await backends_of(request).call(
         "notifications", "DELETE", f"/v1/webhook-endpoints/{endpoint_id}", token=session.token
     )
-    return redirect(f"/{lang}/portal/webhooks?done=disabled")
+    return redirect(
+        outcome_url(
+            request, session, f"/{lang}/portal/webhooks", "disabled", "webhooks", e=str(endpoint_id)
+        )
+    )
 
 
 async def _deliveries_page(
@@ -245,20 +263,22 @@ async def _deliveries_page(
     params: Json = {"limit": DELIVERIES_PAGE, "offset": offset}
     if only:
         params["status"] = only
-    log: Json = await backends(request).call(
+    log: Json = await backends_of(request).call(
         "notifications",
         "GET",
         f"/v1/webhook-endpoints/{endpoint_id}/deliveries",
         token=session.token,
         params=params,
     )
-    context.setdefault("done", query.get("done", ""))
+    done = context.pop("done", {})
     return page(
         request,
         lang,
         session,
         "deliveries.html",
         status_code,
+        tz=await territory_zone(request, session),
+        done=str(done.get("done", "")),
         endpoint=endpoint,
         deliveries=log["items"],
         total=int(log["total"]),
@@ -266,6 +286,7 @@ async def _deliveries_page(
         page_size=DELIVERIES_PAGE,
         only=only,
         key=new_key(),
+        **canonical_of(request, f"/portal/webhooks/{endpoint_id}"),
         **context,
     )
 
@@ -274,7 +295,8 @@ async def _deliveries_page(
 async def deliveries_page(
     request: Request, lang: LangDep, endpoint_id: uuid.UUID, session: ProviderSession
 ) -> Response:
-    return await _deliveries_page(request, lang, session, endpoint_id)
+    done = outcome_of(request, session, str(endpoint_id))
+    return await _deliveries_page(request, lang, session, endpoint_id, done=done)
 
 
 @router.post("/{lang}/portal/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")
@@ -288,7 +310,7 @@ async def replay_delivery(
 ) -> Response:
     await _own_endpoint(request, session, endpoint_id)
     try:
-        await backends(request).call(
+        await backends_of(request).call(
             "notifications",
             "POST",
             f"/v1/webhook-deliveries/{delivery_id}/replay",
@@ -301,4 +323,12 @@ async def replay_delivery(
         return await _deliveries_page(
             request, lang, session, endpoint_id, 409, error=refusal(lang, error)
         )
-    return redirect(f"/{lang}/portal/webhooks/{endpoint_id}?done=replayed")
+    return redirect(
+        outcome_url(
+            request,
+            session,
+            f"/{lang}/portal/webhooks/{endpoint_id}",
+            "replayed",
+            str(endpoint_id),
+        )
+    )

@@ -5,29 +5,27 @@ words."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Any
 
-from fastapi import Path as PathParam
+import jwt
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-import comptoir_web.portal_words  # noqa: F401 - registers the portal's words
-from comptoir_web import i18n
-from comptoir_web.auth import Session
-from comptoir_web.backends import ApiError, Backends
+from comptoir_web import i18n, portal_words
+from comptoir_web.auth import Session, authority
+from comptoir_web.backends import ApiError
 from comptoir_web.i18n import Lang
-from comptoir_web.pages import render
+from comptoir_web.pages import backends_of, render
 from comptoir_web.views import parse_time
 
-LangDep = Annotated[Lang, PathParam()]
 Json = dict[str, Any]
 #: Booking answers at most this many reservations a page.
 RESERVATIONS_PAGE = 500
-
-
-def backends(request: Request) -> Backends:
-    value: Backends = request.app.state.backends
-    return value
+#: The audience of the signed outcome a form's redirect carries (``?done=``).
+OUTCOME_AUDIENCE = "portal-outcome"
+#: How long after a change its success message is shown on the page it redirected to.
+OUTCOME_TTL = timedelta(minutes=10)
 
 
 def provider_of(session: Session) -> uuid.UUID:
@@ -55,7 +53,9 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A portal page in the console frame (``templates/portal/<name>``)."""
+    """A portal page in the console frame (``templates/portal/<name>``). A page shown in
+    answer to a form passes ``canonical=`` (its GET address without the language), so
+    that the language switch leads to a page and not to the form's address."""
     return render(
         request,
         lang,
@@ -64,8 +64,62 @@ def page(
         session=session,
         nav=nav(lang),
         nav_label=i18n.translate(lang, "p_nav_label"),
+        stripe=lambda kind, code, capital=True: portal_words.stripe_words(
+            lang, kind, code, capital
+        ),
+        sentence=lambda key, **values: portal_words.sentence(lang, key, **values),
+        not_bookable=lambda reason: portal_words.not_bookable_words(lang, reason),
         **context,
     )
+
+
+def canonical_of(request: Request, address: str) -> dict[str, str]:
+    """``{"canonical": address}`` when the page answers a form (a POST), else nothing: a
+    page got by GET keeps its own address (and query) for the language switch."""
+    return {"canonical": address} if request.method != "GET" else {}
+
+
+async def territory_zone(request: Request, session: Session) -> str:
+    """The IANA time zone of the signed-in provider's territory: the days of the agenda
+    and of the export begin at its midnight, not at the server's or at Paris's."""
+    territory: Json = await backends_of(request).territory(session.territory_id)
+    return str(territory.get("timezone") or i18n.DEFAULT_TZ)
+
+
+def outcome_url(
+    request: Request,
+    session: Session,
+    address: str,
+    done: str,
+    subject: str,
+    **figures: int | str,
+) -> str:
+    """``address`` with a signed ``?done=`` saying what a form just did (for the success
+    message of the page it redirects to). Signed, bound to the provider and to the thing
+    changed (``subject``) and short-lived: a link someone crafts (``?done=cancelled&n=42``)
+    shows no message, let alone made-up figures."""
+    token = authority(request).sign(
+        OUTCOME_AUDIENCE,
+        {"p": str(provider_of(session)), "s": subject, "done": done, **figures},
+        OUTCOME_TTL,
+    )
+    return f"{address}?done={token}"
+
+
+def outcome_of(request: Request, session: Session, subject: str) -> Json:
+    """The outcome a redirect carried in ``?done=`` (``{"done": kind, ...figures}``), if
+    this site signed it for this provider and this subject, in the last minutes; else
+    ``{}`` (no message)."""
+    token = request.query_params.get("done", "")
+    if not token:
+        return {}
+    try:
+        claims = authority(request).read(OUTCOME_AUDIENCE, token)
+    except jwt.PyJWTError:
+        return {}
+    if claims.get("p") != str(provider_of(session)) or claims.get("s") != subject:
+        return {}
+    return claims
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -77,19 +131,27 @@ def new_key() -> str:
 
 
 async def all_reservations(request: Request, session: Session, params: Json) -> list[Json]:
-    """Every reservation booking shows the provider under ``params``, page after page."""
-    found: list[Json] = []
+    """Every reservation booking shows the provider under ``params``, page after page.
+
+    Booking lists the newest first and pages by offset: a booking made while we page
+    pushes the list down by one, and the next page begins with a row already read. Rows
+    are therefore kept once per id (the first copy seen). A booking made meanwhile may be
+    missing, never doubled: the export and the counts add no visitor twice."""
+    found: dict[str, Json] = {}
+    offset = 0
     while True:
-        batch: list[Json] = await backends(request).call(
+        batch: list[Json] = await backends_of(request).call(
             "booking",
             "GET",
             "/v1/reservations",
             token=session.token,
-            params=params | {"limit": RESERVATIONS_PAGE, "offset": len(found)},
+            params=params | {"limit": RESERVATIONS_PAGE, "offset": offset},
         )
-        found.extend(batch)
+        offset += len(batch)
+        for reservation in batch:
+            found.setdefault(str(reservation["id"]), reservation)
         if len(batch) < RESERVATIONS_PAGE:
-            return found
+            return list(found.values())
 
 
 def refusal(lang: Lang, error: ApiError, tz: str = i18n.DEFAULT_TZ) -> str:

@@ -14,12 +14,13 @@ from comptoir_web import i18n
 from comptoir_web.auth import ProviderSession, Session
 from comptoir_web.backends import ApiError
 from comptoir_web.i18n import Lang, local_date
-from comptoir_web.pages import PageNotFound, _form_key
+from comptoir_web.pages import LangDep, PageNotFound, _form_key, backends_of
 from comptoir_web.portal_base import (
     Json,
-    LangDep,
-    backends,
+    canonical_of,
     new_key,
+    outcome_of,
+    outcome_url,
     page,
     provider_of,
     redirect,
@@ -48,21 +49,20 @@ UPCOMING_DAYS = 30
 
 @router.get("/{lang}/portal/activities")
 async def activities_page(request: Request, lang: LangDep, session: ProviderSession) -> Response:
-    activities = await backends(request).activities(provider_id=provider_of(session))
+    activities = await backends_of(request).activities(provider_id=provider_of(session))
     return page(
         request,
         lang,
         session,
         "activities.html",
         activities=activities,
-        done=request.query_params.get("done", ""),
     )
 
 
 async def _own_activity(request: Request, session: Session, activity_id: uuid.UUID) -> Json:
     """The provider's activity; another provider's is not found, like a missing one."""
     try:
-        activity: Json = await backends(request).call(
+        activity: Json = await backends_of(request).call(
             "catalog", "GET", f"/v1/activities/{activity_id}"
         )
     except ApiError as error:
@@ -99,7 +99,7 @@ async def _activity_page(
 ) -> Response:
     now = datetime.now(UTC)
     tz = activity.get("timezone") or i18n.DEFAULT_TZ
-    departures: list[Json] = await backends(request).call(
+    departures: list[Json] = await backends_of(request).call(
         "booking",
         "GET",
         "/v1/agenda",
@@ -114,6 +114,7 @@ async def _activity_page(
     context.setdefault("errors", {})
     context.setdefault("slot_form", {"date": local_date(now, tz).isoformat(), "repeat": "1"})
     context.setdefault("slot_errors", {})
+    context.setdefault("done", {})
     return page(
         request,
         lang,
@@ -123,9 +124,8 @@ async def _activity_page(
         tz=tz,
         activity=activity,
         departures=departures,
-        done=request.query_params.get("done", ""),
-        added=request.query_params.get("n", ""),
         key=new_key(),
+        **canonical_of(request, f"/portal/activities/{activity['id']}"),
         **context,
     )
 
@@ -135,7 +135,8 @@ async def activity_page(
     request: Request, lang: LangDep, activity_id: uuid.UUID, session: ProviderSession
 ) -> Response:
     activity = await _own_activity(request, session, activity_id)
-    return await _activity_page(request, lang, session, activity)
+    done = outcome_of(request, session, str(activity_id))
+    return await _activity_page(request, lang, session, activity, done=done)
 
 
 def _text(form: dict[str, str], name: str, high: int, lang: Lang, errors: dict[str, str]) -> str:
@@ -237,7 +238,7 @@ async def edit_activity(
     body, errors = _changes(activity, form, lang)
     if not errors:
         try:
-            await backends(request).call(
+            await backends_of(request).call(
                 "catalog",
                 "PATCH",
                 f"/v1/activities/{activity_id}",
@@ -250,7 +251,15 @@ async def edit_activity(
                 raise
             errors = field_errors(error, activity["units"], lang)
         else:
-            return redirect(f"/{lang}/portal/activities/{activity_id}?done=saved")
+            return redirect(
+                outcome_url(
+                    request,
+                    session,
+                    f"/{lang}/portal/activities/{activity_id}",
+                    "saved",
+                    str(activity_id),
+                )
+            )
     return await _activity_page(request, lang, session, activity, 422, form=form, errors=errors)
 
 
@@ -294,7 +303,7 @@ async def add_departures(
         if moment is None:
             continue
         try:
-            await backends(request).call(
+            await backends_of(request).call(
                 "catalog",
                 "POST",
                 f"/v1/activities/{activity_id}/slots",
@@ -316,7 +325,16 @@ async def add_departures(
                 request, lang, session, activity, 409, slot_form=form, slot_errors={"form": message}
             )
         added += 1
-    return redirect(f"/{lang}/portal/activities/{activity_id}?done=slots&n={added}")
+    return redirect(
+        outcome_url(
+            request,
+            session,
+            f"/{lang}/portal/activities/{activity_id}",
+            "slots",
+            str(activity_id),
+            n=added,
+        )
+    )
 
 
 def _same_local_time(start: datetime, days: int, tz: str, form: dict[str, str]) -> datetime | None:

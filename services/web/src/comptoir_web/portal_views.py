@@ -3,8 +3,6 @@ in euros, local dates and times typed in a form, the bookings export as CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import comptoir_web.portal_words  # noqa: F401 - the export's column names
 from comptoir_web import i18n
+from comptoir_web.csvfile import Cell, amount, csv_bytes
 from comptoir_web.i18n import DEFAULT_TZ, local_date
 from comptoir_web.views import parse_time
 
@@ -131,21 +130,6 @@ def tickets_text(units: list[Json], lang: str) -> str:
 
 # --- the bookings export ------------------------------------------------------------------
 
-#: A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def decimal_amount(cents: int) -> str:
-    """``70.00``: a total as a plain decimal number (its currency is its own column)."""
-    return f"{Decimal(cents) / 100:.2f}"
-
-
 EXPORT_COLUMNS = (
     "p_csv_id",
     "p_csv_activity",
@@ -161,32 +145,33 @@ EXPORT_COLUMNS = (
 )
 
 
-def bookings_csv(reservations: list[Json], timezones: dict[str, str], lang: str) -> str:
-    """The export: one row per reservation, earliest departure first; UTF-8 with a BOM so
-    that Excel reads the accents; every cell quoted as the csv module needs and guarded
-    against formulas. ``timezones`` gives each activity's time zone."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([i18n.translate(lang, key) for key in EXPORT_COLUMNS])
-    rows = sorted(reservations, key=lambda r: (parse_time(r["slot_start"]), str(r["created_at"])))
-    for r in rows:
+def bookings_csv(reservations: list[Json], timezones: dict[str, str], lang: str) -> bytes:
+    """The export: one row per reservation, earliest departure first, written by
+    :func:`comptoir_web.csvfile.csv_bytes` (UTF-8 with a BOM, ``;`` and decimal commas in
+    French, every text cell guarded against formulas). Departures and check-ins are in
+    each activity's own time zone (``timezones``), with their offset."""
+    rows: list[list[Cell]] = []
+    ordered = sorted(
+        reservations, key=lambda r: (parse_time(r["slot_start"]), str(r["created_at"]))
+    )
+    for r in ordered:
         tz = timezones.get(str(r["activity_id"]), DEFAULT_TZ)
         title = r.get("activity_title") or {}
         visitor = r.get("visitor") or {}
-        writer.writerow(
+        rows.append(
             [
-                safe_cell(r["id"]),
-                safe_cell(title.get(lang) or title.get("fr") or ""),
-                safe_cell(local_iso(r["slot_start"], tz)),
-                safe_cell(i18n.translate(lang, f"p_status_{r['status']}")),
-                safe_cell(visitor.get("name", "")),
-                safe_cell(visitor.get("email", "")),
-                safe_cell(tickets_text(r.get("units") or [], lang)),
+                str(r["id"]),
+                title.get(lang) or title.get("fr") or "",
+                local_iso(r["slot_start"], tz),
+                i18n.translate(lang, f"p_status_{r['status']}"),
+                visitor.get("name", ""),
+                visitor.get("email", ""),
+                tickets_text(r.get("units") or [], lang),
                 int(r["seats"]),
-                decimal_amount(int(r["total_cents"])),
-                safe_cell(r["currency"]),
-                safe_cell(local_iso(r.get("redeemed_at"), tz)),
+                amount(int(r["total_cents"]), lang),
+                str(r["currency"]),
+                local_iso(r.get("redeemed_at"), tz),
             ]
         )
-    return out.getvalue()
+    headers = [i18n.translate(lang, key) for key in EXPORT_COLUMNS]
+    return csv_bytes(headers, rows, lang)

@@ -1,9 +1,256 @@
 """The provider portal's words, in French and English (registered with ``i18n.extend``;
-every key starts with ``p_`` so none can clash with the storefront's)."""
+every key starts with ``p_`` so none can clash with the storefront's), and Stripe's codes
+and catalog's "not bookable" reasons in the provider's words."""
 
 from __future__ import annotations
 
+import re
+from typing import Literal
+
+from markupsafe import Markup, escape
+
 from comptoir_web import i18n
+
+StripeKind = Literal["requirement", "disabled", "payout"]
+
+#: Stripe's codes the portal shows, in words (French, English), each starting lower-case
+#: so that it fits in a sentence too. Codes are matched exactly, then by the longest
+#: prefix below; anything else gets a general sentence and the code itself.
+STRIPE_CODES: dict[StripeKind, dict[str, tuple[str, str]]] = {
+    "requirement": {
+        "external_account": (
+            "le compte bancaire qui reçoit les virements",
+            "the bank account that receives payouts",
+        ),
+        "individual.verification.document": ("une pièce d'identité", "an identity document"),
+        "individual.verification.additional_document": (
+            "un justificatif de domicile",
+            "a proof of address",
+        ),
+        "individual.id_number": ("votre numéro d'identification", "your ID number"),
+        "individual.dob.day": ("votre date de naissance", "your date of birth"),
+        "individual.dob.month": ("votre date de naissance", "your date of birth"),
+        "individual.dob.year": ("votre date de naissance", "your date of birth"),
+        "individual.first_name": ("votre prénom", "your first name"),
+        "individual.last_name": ("votre nom", "your last name"),
+        "individual.email": ("votre adresse e-mail", "your e-mail address"),
+        "individual.phone": ("votre numéro de téléphone", "your phone number"),
+        "tos_acceptance.date": (
+            "l'acceptation des conditions d'utilisation de Stripe",
+            "acceptance of Stripe's terms of service",
+        ),
+        "tos_acceptance.ip": (
+            "l'acceptation des conditions d'utilisation de Stripe",
+            "acceptance of Stripe's terms of service",
+        ),
+        "business_profile.url": (
+            "l'adresse du site web de votre activité",
+            "your business's website address",
+        ),
+        "business_profile.mcc": ("le secteur de votre activité", "your business category"),
+        "business_profile.product_description": (
+            "la description de votre activité",
+            "a description of your business",
+        ),
+        "business_type": ("le type de votre entreprise", "your type of business"),
+        "company.tax_id": ("le numéro fiscal de l'entreprise", "the company's tax ID"),
+        "company.name": ("le nom de l'entreprise", "the company's name"),
+        "representative.verification.document": (
+            "une pièce d'identité du représentant légal",
+            "an identity document of the legal representative",
+        ),
+    },
+    "disabled": {
+        "requirements.past_due": (
+            "des informations demandées par Stripe n'ont pas été envoyées à temps",
+            "information Stripe asked for was not sent in time",
+        ),
+        "requirements.pending_verification": (
+            "Stripe vérifie les informations envoyées",
+            "Stripe is verifying the information sent",
+        ),
+        "rejected.fraud": (
+            "Stripe a refusé le compte (soupçon de fraude)",
+            "Stripe rejected the account (suspected fraud)",
+        ),
+        "rejected.terms_of_service": (
+            "Stripe a refusé le compte (conditions d'utilisation non respectées)",
+            "Stripe rejected the account (terms of service not met)",
+        ),
+        "rejected.listed": (
+            "Stripe a refusé le compte (liste de sanctions)",
+            "Stripe rejected the account (sanctions list)",
+        ),
+        "under_review": ("Stripe examine le compte", "Stripe is reviewing the account"),
+        "listed": (
+            "le compte figure peut-être sur une liste de sanctions, Stripe vérifie",
+            "the account may be on a sanctions list, Stripe is checking",
+        ),
+        "platform_paused": (
+            "la plateforme a suspendu le compte",
+            "the platform paused the account",
+        ),
+    },
+    "payout": {
+        "account_closed": ("le compte bancaire est clôturé", "the bank account is closed"),
+        "account_frozen": ("le compte bancaire est gelé", "the bank account is frozen"),
+        "bank_account_restricted": (
+            "le compte bancaire n'accepte pas ce virement",
+            "the bank account does not accept this payout",
+        ),
+        "bank_ownership_changed": (
+            "le compte bancaire a changé de titulaire",
+            "the bank account changed owner",
+        ),
+        "could_not_process": (
+            "la banque n'a pas pu traiter le virement",
+            "the bank could not process the payout",
+        ),
+        "declined": ("la banque a refusé le virement", "the bank declined the payout"),
+        "insufficient_funds": (
+            "le solde Stripe ne suffisait pas",
+            "the Stripe balance was too low",
+        ),
+        "invalid_account_number": (
+            "le numéro de compte (IBAN) n'est pas valable",
+            "the account number (IBAN) is not valid",
+        ),
+        "incorrect_account_holder_name": (
+            "le nom du titulaire ne correspond pas au compte",
+            "the account holder's name does not match",
+        ),
+        "invalid_currency": (
+            "le compte bancaire n'accepte pas cette devise",
+            "the bank account does not accept this currency",
+        ),
+        "no_account": ("ce compte bancaire n'existe pas", "this bank account does not exist"),
+    },
+}
+STRIPE_PREFIXES: dict[StripeKind, dict[str, tuple[str, str]]] = {
+    "requirement": {
+        "individual.address.": ("votre adresse", "your address"),
+        "individual.": ("des informations sur vous", "details about you"),
+        "company.address.": ("l'adresse de l'entreprise", "the company's address"),
+        "company.": ("des informations sur l'entreprise", "details about the company"),
+        "representative.": (
+            "des informations sur le représentant légal",
+            "details about the legal representative",
+        ),
+        "owners.": ("des informations sur les propriétaires", "details about the owners"),
+        "directors.": ("des informations sur les dirigeants", "details about the directors"),
+        "executives.": ("des informations sur les dirigeants", "details about the executives"),
+        "person_": (
+            "des informations sur une personne de l'entreprise",
+            "details about a person of the company",
+        ),
+        "business_profile.": (
+            "des informations sur votre activité",
+            "details about your business",
+        ),
+    },
+    "disabled": {
+        "rejected.": ("Stripe a refusé le compte", "Stripe rejected the account"),
+        "requirements.": (
+            "Stripe attend des informations",
+            "Stripe is waiting for information",
+        ),
+    },
+    "payout": {},
+}
+#: What an unknown code of each kind is said to be (its code follows).
+STRIPE_UNKNOWN: dict[StripeKind, tuple[str, str]] = {
+    "requirement": ("une autre information", "another piece of information"),
+    "disabled": ("une raison donnée par Stripe", "a reason given by Stripe"),
+    "payout": (
+        "la banque ou Stripe a refusé le virement",
+        "the bank or Stripe refused the payout",
+    ),
+}
+
+
+def _stripe_text(lang: str, kind: StripeKind, code: str) -> str | None:
+    pair = STRIPE_CODES[kind].get(code)
+    if pair is None:
+        prefixes = [p for p in STRIPE_PREFIXES[kind] if code.startswith(p)]
+        if prefixes:
+            pair = STRIPE_PREFIXES[kind][max(prefixes, key=len)]
+    if pair is None:
+        return None
+    return pair[1] if lang == "en" else pair[0]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def stripe_words(lang: str, kind: StripeKind, code: str, capital: bool = True) -> Markup:
+    """A Stripe code (a requirement, the reason an account is disabled, why a payout
+    failed) in the provider's words: known codes in words only; others as a general
+    sentence followed by the code itself, marked as English (``<code lang="en">``)."""
+    code = str(code)
+    text = _stripe_text(lang, kind, code)
+    shown = text
+    if shown is None:
+        pair = STRIPE_UNKNOWN[kind]
+        shown = pair[1] if lang == "en" else pair[0]
+    words = escape(_capital(shown) if capital else shown)
+    if text is None:
+        return Markup('{} (<code lang="en">{}</code>)').format(words, code)
+    return words
+
+
+# --- catalog's reasons an activity cannot be booked ----------------------------------------
+# catalog (domain.bookability) writes them in English, from these fixed sentences.
+
+_NOT_BOOKABLE = re.compile(
+    r"^(?:(?P<unstarted>The provider has not started its Stripe onboarding yet: visitors "
+    r"cannot pay it\.)"
+    r"|(?P<unfinished>The provider has not finished its Stripe onboarding yet: visitors "
+    r"cannot pay it\.)"
+    r"|(?P<disabled>Stripe does not let the provider take card payments at the moment"
+    r"(?: \((?P<why>[^()]*)\))?\.))"
+    r"(?: Stripe still needs: (?P<needs>.+?)(?: and (?P<more>\d+) more)?\.)?$"
+)
+
+
+def sentence(lang: str, key: str, **values: object) -> Markup:
+    """Our sentence ``key`` with ``values`` put in: escaped text, or markup kept as it is
+    (a Stripe code in ``<code lang="en">``)."""
+    text = escape(i18n.translate(lang, key))
+    return text.format(**values) if values else text
+
+
+def not_bookable_words(lang: str, reason: str | None) -> Markup:
+    """Catalog's reason an activity cannot be booked, in the page's language: its fixed
+    sentences translated, Stripe's codes in them in words. A reason of another shape
+    stays in English, marked ``lang="en"`` on a French page (screen readers read it
+    with the right voice)."""
+    if not reason:
+        return Markup("")
+    found = _NOT_BOOKABLE.match(reason.strip())
+    if found is None:
+        if lang == "en":
+            return escape(reason)
+        return Markup('<span lang="en">{}</span>').format(reason)
+    if found["unstarted"]:
+        text = sentence(lang, "p_nb_unstarted")
+    elif found["unfinished"]:
+        text = sentence(lang, "p_nb_unfinished")
+    elif found["why"]:
+        why = stripe_words(lang, "disabled", found["why"], capital=False)
+        text = sentence(lang, "p_nb_disabled_why", why=why)
+    else:
+        text = sentence(lang, "p_nb_disabled")
+    if found["needs"]:
+        needs = Markup(", ").join(
+            stripe_words(lang, "requirement", code.strip(), capital=False)
+            for code in found["needs"].split(", ")
+        )
+        if found["more"]:
+            needs += escape(i18n.translate(lang, "p_nb_more", n=int(found["more"])))
+        text += Markup(" ") + sentence(lang, "p_nb_needs", needs=needs)
+    return text
+
 
 _EVENTS_FR = {
     "p_event_booking.confirmed.v1": "Réservation confirmée",
@@ -96,8 +343,8 @@ i18n.extend(
             "p_sales_close": "Fermer les ventes",
             "p_sales_reopen": "Rouvrir les ventes",
             "p_cancel_departure": "Annuler ce départ",
-            "p_done_capacity": "Capacité changée. Les compteurs se mettent à jour dans "
-            "quelques secondes.",
+            "p_done_capacity": "Capacité changée : {n} places. Les compteurs se mettent à "
+            "jour dans quelques secondes.",
             "p_done_closed": "Ventes fermées pour ce départ.",
             "p_done_opened": "Ventes rouvertes pour ce départ.",
             "p_done_cancelled": "Départ annulé : {n} réservation(s) annulée(s) et remboursée(s) "
@@ -159,7 +406,7 @@ i18n.extend(
             "p_details_submitted": "Informations envoyées à Stripe",
             "p_yes": "Oui",
             "p_no": "Non",
-            "p_disabled_reason": "Stripe indique : {reason}",
+            "p_disabled_reason": "Stripe bloque le compte pour l'instant : {reason}.",
             "p_requirements": "Stripe attend encore",
             "p_onboarding_pending": "Stripe vérifie vos informations.",
             "p_dashboard": "Ouvrir mon tableau de bord Stripe",
@@ -171,6 +418,17 @@ i18n.extend(
             "p_payout_PAID": "Versé",
             "p_payout_FAILED": "Échoué",
             "p_unknown": "Inconnue",
+            "p_payout_why": "Motif : {reason}.",
+            "p_nb_unstarted": "Le prestataire n'a pas encore commencé son inscription "
+            "Stripe : les visiteurs ne peuvent pas le payer.",
+            "p_nb_unfinished": "Le prestataire n'a pas encore terminé son inscription "
+            "Stripe : les visiteurs ne peuvent pas le payer.",
+            "p_nb_disabled": "Stripe ne permet pas au prestataire d'encaisser des paiements "
+            "par carte pour le moment.",
+            "p_nb_disabled_why": "Stripe ne permet pas au prestataire d'encaisser des "
+            "paiements par carte pour le moment ({why}).",
+            "p_nb_needs": "Stripe attend encore : {needs}.",
+            "p_nb_more": " et {n} autre(s)",
             # webhooks
             "p_webhooks_title": "Webhooks",
             "p_webhooks_intro": "Recevez vos réservations dans votre propre logiciel : chaque "
@@ -326,7 +584,7 @@ i18n.extend(
             "p_sales_close": "Close sales",
             "p_sales_reopen": "Reopen sales",
             "p_cancel_departure": "Cancel this departure",
-            "p_done_capacity": "Capacity changed. The counts catch up in a few seconds.",
+            "p_done_capacity": "Capacity changed: {n} seats. The counts catch up in a few seconds.",
             "p_done_closed": "Sales closed for this departure.",
             "p_done_opened": "Sales reopened for this departure.",
             "p_done_cancelled": "Departure cancelled: {n} booking(s) cancelled and refunded in "
@@ -382,7 +640,7 @@ i18n.extend(
             "p_details_submitted": "Details sent to Stripe",
             "p_yes": "Yes",
             "p_no": "No",
-            "p_disabled_reason": "Stripe says: {reason}",
+            "p_disabled_reason": "Stripe holds the account for now: {reason}.",
             "p_requirements": "Stripe still needs",
             "p_onboarding_pending": "Stripe is checking your details.",
             "p_dashboard": "Open my Stripe dashboard",
@@ -394,6 +652,16 @@ i18n.extend(
             "p_payout_PAID": "Paid",
             "p_payout_FAILED": "Failed",
             "p_unknown": "Unknown",
+            "p_payout_why": "Reason: {reason}.",
+            "p_nb_unstarted": "The provider has not started its Stripe onboarding yet: "
+            "visitors cannot pay it.",
+            "p_nb_unfinished": "The provider has not finished its Stripe onboarding yet: "
+            "visitors cannot pay it.",
+            "p_nb_disabled": "Stripe does not let the provider take card payments at the moment.",
+            "p_nb_disabled_why": "Stripe does not let the provider take card payments at the "
+            "moment ({why}).",
+            "p_nb_needs": "Stripe still needs: {needs}.",
+            "p_nb_more": " and {n} more",
             "p_webhooks_title": "Webhooks",
             "p_webhooks_intro": "Get your bookings in your own software: each event is sent as "
             "a signed POST (Standard Webhooks) to the address you choose.",

@@ -14,7 +14,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from comptoir_web import i18n
@@ -27,16 +26,13 @@ from comptoir_web.auth import (
     current_session,
     same_origin,
 )
-from comptoir_web.backends import ApiError, Backends
+from comptoir_web.backends import ApiError
 from comptoir_web.i18n import Lang
-from comptoir_web.pages import render
-from comptoir_web.settings import WebSettings
+from comptoir_web.pages import EMAIL, LangDep, backends_of, render, settings_of
 
 log = logging.getLogger("comptoir.web.signin")
 
 router = APIRouter(include_in_schema=False)
-LangDep = Annotated[Lang, PathParam()]
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 #: At most this many links for one address at once (one per provider sharing it).
 MAX_LINKS = 3
 
@@ -51,8 +47,6 @@ i18n.extend(
             "signin_sent_title": "Regardez vos e-mails",
             "signin_sent_text": "Si {email} est l'adresse d'un prestataire ou de l'office, "
             "un lien de connexion vient d'y être envoyé. Il est valable {minutes} minutes.",
-            "signin_slow_down": "Trop de liens demandés pour cette adresse. Réessayez dans "
-            "quelques minutes.",
             "signin_confirm_title": "Se connecter",
             "signin_confirm_text": "Connexion en tant que {name} ({email}).",
             "signin_confirm_button": "Me connecter",
@@ -61,6 +55,8 @@ i18n.extend(
             "signin_link_used": "Ce lien de connexion a déjà servi.",
             "signin_ask_again": "Demander un nouveau lien",
             "signin_needed": "Connectez-vous pour voir cette page.",
+            "signin_expired": "Votre session a pris fin : ce que vous venez d'envoyer n'a "
+            "pas été enregistré. Reconnectez-vous pour reprendre là où vous en étiez.",
             "signout": "Se déconnecter",
             "signed_in_as": "Connecté : {name}",
             "wrong_role_title": "Page réservée",
@@ -79,8 +75,6 @@ i18n.extend(
             "signin_sent_title": "Check your e-mail",
             "signin_sent_text": "If {email} belongs to a provider or to the office, a sign-in "
             "link is on its way. It works for {minutes} minutes.",
-            "signin_slow_down": "Too many links asked for this address. Try again in a few "
-            "minutes.",
             "signin_confirm_title": "Sign in",
             "signin_confirm_text": "Signing in as {name} ({email}).",
             "signin_confirm_button": "Sign me in",
@@ -89,6 +83,8 @@ i18n.extend(
             "signin_link_used": "This sign-in link has already been used.",
             "signin_ask_again": "Ask for a new link",
             "signin_needed": "Sign in to see this page.",
+            "signin_expired": "Your session has ended: what you just sent was not saved. "
+            "Sign in again to carry on where you were.",
             "signout": "Sign out",
             "signed_in_as": "Signed in: {name}",
             "wrong_role_title": "Restricted page",
@@ -117,18 +113,8 @@ def _safe_next(next_path: str | None, identity: Identity, lang: str) -> str:
     return home
 
 
-def _settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
-    return settings
-
-
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
-
-
 def _page(request: Request, lang: Lang, status: int = 200, **context: object) -> HTMLResponse:
-    settings = _settings(request)
+    settings = settings_of(request)
     return render(
         request,
         lang,
@@ -141,16 +127,16 @@ def _page(request: Request, lang: Lang, status: int = 200, **context: object) ->
 
 def _territory(request: Request, raw: str) -> uuid.UUID:
     try:
-        return uuid.UUID(raw) if raw else _settings(request).territory_id
+        return uuid.UUID(raw) if raw else settings_of(request).territory_id
     except ValueError:
-        return _settings(request).territory_id
+        return settings_of(request).territory_id
 
 
 @router.get("/{lang}/sign-in")
 async def sign_in_form(
-    request: Request, lang: LangDep, next: str = "", territory: str = ""
+    request: Request, lang: LangDep, next: str = "", territory: str = "", expired: str = ""
 ) -> HTMLResponse:
-    session = current_session(request)
+    session = await current_session(request)
     if session is not None and not next:
         return RedirectResponse(home_of(session, lang), status_code=303)  # type: ignore[return-value]
     return _page(
@@ -158,7 +144,8 @@ async def sign_in_form(
         lang,
         email="",
         next=next,
-        needed=bool(next),
+        needed=bool(next) and not expired,
+        expired=bool(expired),
         territory=territory if territory and _territory(request, territory) else "",
     )
 
@@ -171,9 +158,9 @@ async def ask_for_link(
     next: Annotated[str, Form()] = "",
     territory: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    settings = _settings(request)
+    settings = settings_of(request)
     email = email.strip()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not EMAIL.match(email) or len(email) > 254:
         return _page(
             request,
             lang,
@@ -184,22 +171,18 @@ async def ask_for_link(
             error=i18n.translate(lang, "e_email"),
         )
     identities = await _who_is(request, email, _territory(request, territory))
-    try:
-        for identity in identities[:MAX_LINKS]:
+    sent = 0
+    for identity in identities[:MAX_LINKS]:
+        try:
             await _send_link(request, lang, identity, next)
-    except ApiError as error:
-        if error.status == 429:
-            return _page(
-                request,
-                lang,
-                429,
-                email=email,
-                next=next,
-                territory=territory,
-                error=i18n.translate(lang, "signin_slow_down"),
-            )
-        raise
-    log.info("sign-in asked", extra={"links_sent": len(identities[:MAX_LINKS])})
+            sent += 1
+        except ApiError as error:
+            # Too many links for this address: the answer stays the same as for an
+            # unknown address, or the form would tell who is registered.
+            if error.status != 429:
+                raise
+            log.warning("sign-in links limited", extra={"kind": error.kind})
+    log.info("sign-in asked", extra={"links_sent": sent})
     return render(
         request,
         lang,
@@ -212,11 +195,19 @@ async def ask_for_link(
 
 
 async def _who_is(request: Request, email: str, territory: uuid.UUID) -> list[Identity]:
-    settings = _settings(request)
+    settings = settings_of(request)
     if territory == settings.territory_id and email.lower() in settings.office_staff:
         return [Identity(role="admin", territory_id=territory, email=email.lower(), name=email)]
+    if territory != settings.territory_id:
+        # Another territory's sign-in page: only one that exists is looked into.
+        try:
+            await backends_of(request).territory(territory)
+        except ApiError as error:
+            if error.status == 404:
+                return []
+            raise
     token = authority(request).service_token(territory)
-    providers = await _backends(request).providers_with_email(email, token)
+    providers = await backends_of(request).providers_with_email(email, token)
     return [
         Identity(
             role="provider",
@@ -230,14 +221,14 @@ async def _who_is(request: Request, email: str, territory: uuid.UUID) -> list[Id
 
 
 async def _send_link(request: Request, lang: Lang, identity: Identity, next_path: str) -> None:
-    settings = _settings(request)
+    settings = settings_of(request)
     auth = authority(request)
-    token, expires_at = auth.link_token(identity)
-    link = f"{settings.storefront_url}/{lang}/sign-in/link?t={token}"
     target = _safe_next(next_path, identity, lang)
-    if target != home_of(identity, lang):
-        link += "&next=" + target
-    await _backends(request).send_sign_in_link(
+    token, expires_at = auth.link_token(
+        identity, target if target != home_of(identity, lang) else ""
+    )
+    link = f"{settings.storefront_url}/{lang}/sign-in/link?t={token}"
+    await backends_of(request).send_sign_in_link(
         {
             "email": identity.email,
             "name": identity.name,
@@ -264,12 +255,12 @@ def _link_refused(request: Request, lang: Lang, error: InvalidLink) -> HTMLRespo
 
 
 @router.get("/{lang}/sign-in/link")
-async def open_link(request: Request, lang: LangDep, t: str = "", next: str = "") -> HTMLResponse:
+async def open_link(request: Request, lang: LangDep, t: str = "") -> HTMLResponse:
     try:
-        identity = authority(request).read_link(t)
+        identity, _ = authority(request).read_link(t)
     except InvalidLink as error:
         return _link_refused(request, lang, error)
-    return render(request, lang, "sign_in_confirm.html", identity=identity, link_token=t, next=next)
+    return render(request, lang, "sign_in_confirm.html", identity=identity, link_token=t)
 
 
 @router.post("/{lang}/sign-in/link")
@@ -277,7 +268,6 @@ async def use_link(
     request: Request,
     lang: LangDep,
     t: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     if not same_origin(request):
         return render(
@@ -290,18 +280,18 @@ async def use_link(
         )
     auth = authority(request)
     try:
-        identity = await auth.use_link(t)
+        identity, next_path = await auth.use_link(t)
     except InvalidLink as error:
         return _link_refused(request, lang, error)
     cookie, max_age = auth.session_cookie(identity)
-    response = RedirectResponse(_safe_next(next, identity, lang), status_code=303)
+    response = RedirectResponse(_safe_next(next_path, identity, lang), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
         max_age=max_age,
         httponly=True,
         samesite="lax",
-        secure=_settings(request).secure_cookies,
+        secure=settings_of(request).secure_cookies,
         path="/",
     )
     log.info("signed in", extra={"role": identity.role})
@@ -309,7 +299,17 @@ async def use_link(
 
 
 @router.post("/{lang}/sign-out")
-async def sign_out(request: Request, lang: LangDep) -> RedirectResponse:
+async def sign_out(request: Request, lang: LangDep) -> HTMLResponse:
+    if not same_origin(request):
+        return render(
+            request,
+            lang,
+            "message.html",
+            403,
+            title=i18n.translate(lang, "error_title"),
+            text=i18n.translate(lang, "foreign_form"),
+        )
+    await authority(request).end_session(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(f"/{lang}/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return response  # type: ignore[return-value]

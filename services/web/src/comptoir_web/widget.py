@@ -27,10 +27,10 @@ from comptoir_web.pages import (
     LangDep,
     PageNotFound,
     _activity_page,
-    _backends,
     _missing_token,
     _redirect,
     _set_token,
+    backends_of,
     error_page,
     hold_seats,
     render,
@@ -94,7 +94,7 @@ def _unknown_page(request: Request, lang: Lang) -> HTMLResponse:
 
 async def _activity_in_scope(request: Request, embed: Embed, activity_id: uuid.UUID) -> Json:
     """The activity, if this widget sells it; the "not found" page otherwise."""
-    activity: Json = await _backends(request).activity(activity_id)
+    activity: Json = await backends_of(request).activity(activity_id)
     if not embed.shows(activity):
         raise PageNotFound
     return activity
@@ -106,7 +106,7 @@ async def embed_list(request: Request, lang: LangDep) -> Response:
     embed = _embed(request)
     if not embed.scoped:
         return _setup_page(request, lang)
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         if embed.provider is not None:
             activities = await backends.activities(provider_id=embed.provider)

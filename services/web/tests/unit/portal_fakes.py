@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,10 @@ class PortalFakes(FakeServices):
     writes: list[tuple[str, str, str, Any, str | None]] = field(default_factory=list)
     #: Answer the next activity change with this problem.
     refuse_activity: httpx.Response | None = None
+    #: The territory's time zone, as catalog tells it.
+    territory_timezone: str = "Europe/Paris"
+    #: Called after each page of reservations is answered (a visitor booking meanwhile).
+    after_reservations_page: Callable[[], None] | None = None
 
     # --- building the world -------------------------------------------------------------
 
@@ -106,6 +111,7 @@ class PortalFakes(FakeServices):
             "created_at": (now + timedelta(microseconds=len(self.reservations))).isoformat(),
             "visitor": {"name": name, "email": email, "locale": "fr"},
             "cancellation_policy": activity["cancellation_policy"],
+            "status_reason": None,
             "refund_cents": None,
             "refund_status": None,
             "ticket_code": f"CPT-{rid[:4].upper()}-{rid[4:8].upper()}"
@@ -160,6 +166,11 @@ class PortalFakes(FakeServices):
         self, request: httpx.Request, parts: list[str], body: Any
     ) -> httpx.Response | None:
         method = request.method
+        if parts[1] == "territories":
+            answer = self._catalog(request, parts)
+            if answer.status_code != 200:
+                return answer
+            return httpx.Response(200, json=answer.json() | {"timezone": self.territory_timezone})
         if parts[1:] == ["activities"] and request.url.params.get("provider_id"):
             wanted = request.url.params["provider_id"]
             items = [a for a in self.activities if a["provider_id"] == wanted]
@@ -281,7 +292,10 @@ class PortalFakes(FakeServices):
             ]
             found.sort(key=lambda r: r["created_at"], reverse=True)
             offset, limit = int(params.get("offset", 0)), int(params.get("limit", 100))
-            return httpx.Response(200, json=found[offset : offset + limit])
+            answer = httpx.Response(200, json=found[offset : offset + limit])
+            if self.after_reservations_page is not None:
+                self.after_reservations_page()
+            return answer
         if parts[1:] == ["check-ins"]:
             return self._check_in(request, body["code"])
         if parts[1] == "slots" and parts[3:] == ["cancel"]:
@@ -358,11 +372,12 @@ class PortalFakes(FakeServices):
                     r["total_cents"],
                     "PENDING",
                 )
+                r["status_reason"] = "SLOT_CANCELLED"
                 slot["confirmed"] -= r["seats"]
                 cancelled += 1
                 refunds += r["total_cents"]
             elif r["status"] == "ON_HOLD":
-                r["status"] = "CANCELLED"
+                r["status"], r["status_reason"] = "CANCELLED", "SLOT_CANCELLED"
                 slot["held"] -= r["seats"]
                 released += 1
         return httpx.Response(

@@ -7,7 +7,7 @@ import io
 import re
 import uuid
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -93,11 +93,13 @@ def test_the_weekly_chart_draws_the_fill_rate_and_describes_itself(office: TestC
     assert 'role="img"' in chart
     assert 'aria-labelledby="chart-week-title chart-week-desc"' in chart
     assert '<title id="chart-week-title">Fill rate by week</title>' in chart
-    assert "highest 2026-W48 at 30%" in chart
+    assert "highest week 48 of 2026 at 30%" in chart
+    assert "2026-W48" not in chart
     # the bar of week 48 is 30 % of the 180 units of the chart's height; week 47's is flat
     heights = re.findall(r'<rect class="bar"[^>]* height="([\d.]+)"', chart)
     assert heights == ["0.0", "54.0"]
-    assert "<title>W48: 30%</title>" in chart
+    assert "<title>week 48 of 2026: 30%</title>" in chart
+    assert '<text class="axis" x="128.0" y="222" text-anchor="middle">W48</text>' in chart
     assert "style=" not in page  # the Content-Security-Policy forbids inline styles
 
 
@@ -105,7 +107,10 @@ def test_the_tables_hold_the_same_numbers_as_the_charts(office: TestClient) -> N
     page = office.get("/fr/office/").text
     week = _rows(page, "Taux de remplissage par semaine")
     assert week[0][:2] == ["Semaine", "Lundi"]
-    assert week[2] == ["2026-W48", "23 nov. 2026", "1", "10", "3", "30 %", "1", "0"]
+    assert week[2] == ["S48 2026", "23 nov. 2026", "1", "10", "3", "30 %", "1", "0"]
+    assert "2026-W48" not in page and "W48" not in page
+    assert "le plus haut semaine 48 de 2026 avec 30" in page  # the chart's description
+    assert '<text class="axis" x="128.0" y="222" text-anchor="middle">S48</text>' in page
     category = _rows(page, "Remplissage par catégorie")
     assert category[1][:5] == ["Activités nautiques", "1", "10", "3", "30 %"]
     assert "Activités nautiques: 30 % (3/10)" in html_text(page)
@@ -173,17 +178,18 @@ def _csv(client: TestClient, part: str, lang: str = "en") -> list[list[str]]:
     answer = client.get(f"/{lang}/office/observatory.csv?from=2026-11-16&to=2026-11-29&part={part}")
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/csv")
-    assert answer.headers["content-disposition"] == (
+    assert answer.headers["content-disposition"].startswith(
         f'attachment; filename="observatory-{part}-2026-11-16-2026-11-29.csv"'
     )
     assert answer.content.startswith(b"\xef\xbb\xbf")
-    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    text = answer.content.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text), delimiter=";" if lang == "fr" else ","))
 
 
 def test_each_part_downloads_as_csv(office: TestClient) -> None:
     week = _csv(office, "week")
     assert week[0] == [
-        "Week",
+        "ISO week",
         "Monday",
         "Departures",
         "Seats offered",
@@ -192,8 +198,8 @@ def test_each_part_downloads_as_csv(office: TestClient) -> None:
         "Bookings",
         "Cancelled departures",
     ]
-    assert week[2] == ["2026-W48", "2026-11-23", "1", "10", "3", "30.0", "1", "0"]
-    assert _csv(office, "category")[1][:5] == ["On the water", "1", "10", "3", "30.0"]
+    assert week[2] == ["2026-W48", "2026-11-23", "1", "10", "3", "30.00", "1", "0"]
+    assert _csv(office, "category")[1][:5] == ["On the water", "1", "10", "3", "30.00"]
     assert _csv(office, "lead_time")[1:] == [
         ["Same day", "0"],
         ["1 to 6 days before", "0"],
@@ -209,7 +215,10 @@ def test_each_part_downloads_as_csv(office: TestClient) -> None:
         "105.00",
         "0.00",
     ]
-    assert _csv(office, "week", "fr")[0][0] == "Semaine"
+    french = _csv(office, "week", "fr")
+    assert french[0][:2] == ["Semaine ISO", "Lundi"]
+    assert french[2] == ["2026-W48", "2026-11-23", "1", "10", "3", "30,00", "1", "0"]
+    assert _csv(office, "providers", "fr")[1][3:] == ["175,00", "70,00", "105,00", "0,00"]
 
 
 def test_a_cell_that_would_run_as_a_formula_stays_text(office: TestClient) -> None:
@@ -236,7 +245,7 @@ def test_a_provider_signed_in_gets_the_restricted_page(client: TestClient) -> No
 def test_without_a_session_the_console_asks_to_sign_in(client: TestClient) -> None:
     page = client.get("/en/office/catalogue")
     assert page.status_code == 303
-    assert page.headers["location"] == "/en/sign-in?next=/en/office/catalogue"
+    assert unquote(page.headers["location"]) == "/en/sign-in?next=/en/office/catalogue"
 
 
 # --- sharing ----------------------------------------------------------------------------
@@ -321,7 +330,9 @@ def test_providers_with_their_onboarding_state_and_revenue(office: TestClient) -
     assert "€105.00" in kayak
     hikes = html_text(re.search(rf'id="provider-{HIKES}">(.*?)</tr>', page.text, re.S).group(1))  # type: ignore[union-attr]
     assert "Stripe onboarding started, not finished" in hikes
-    assert "Stripe still needs: external_account, individual.dob.day" in hikes
+    assert "Stripe still needs: the bank account that receives payouts, the date of birth" in (
+        hikes
+    )
     assert "€0.00" in hikes
     assert "Create the Stripe onboarding link" in hikes
 
@@ -435,12 +446,249 @@ def test_the_follow_up_lists_failed_refunds_and_disputes(
     page = office.get("/en/office/follow-up")
     assert page.status_code == 200
     text = html_text(page.text)
-    assert f"{reservation} Kayak Embrun €70.00 expired_or_canceled_card" in text
-    assert f"{disputed} Rando Chorges €40.00 amount taken from the provider fraudulent" in text
+    assert (
+        f"{reservation} Kayak Embrun €70.00 The visitor's card has expired or was cancelled" in text
+    )
+    assert (
+        f"{disputed} Rando Chorges €40.00 amount taken from the provider Payment not "
+        "recognised (suspected fraud) Waiting for the provider's answer" in text
+    )
     assert fake.calls_to("payments", "/refunds")[0][3] == {"status": "FAILED"}
 
 
 def test_the_follow_up_says_when_there_is_nothing(office: TestClient) -> None:
     text = html_text(office.get("/fr/office/follow-up").text)
-    assert "Aucun remboursement en échec." in text and "Aucun litige." in text
+    assert "Aucun remboursement en échec." in text and "Aucun litige à suivre." in text
     assert 'aria-current="page"' in office.get("/fr/office/follow-up").text
+
+
+# --- review fixes ---------------------------------------------------------------------
+
+
+def test_a_typed_added_banner_says_nothing(office: TestClient) -> None:
+    forged = office.get("/fr/office/providers?added=Votre+compte+est+suspendu")
+    assert forged.status_code == 200
+    assert "Votre compte est suspendu" not in html_text(forged.text)
+    assert "a été ajouté" not in html_text(forged.text)
+    known = html_text(office.get(f"/en/office/providers?added={KAYAK}").text)
+    assert "Kayak Embrun was added." in known
+
+
+def test_a_typed_stopped_banner_says_nothing(office: TestClient) -> None:
+    page = office.get("/en/office/?stopped=1700000000000")
+    assert "Sharing stopped" not in html_text(page.text)
+    # a share link of another text than a grant is not shown as "created" either
+    page = office.get("/en/office/?shared=hello")
+    assert "Share link created" not in html_text(page.text)
+
+
+def _dispute(status: str, reason: str) -> dict[str, object]:
+    return {
+        "dispute_id": f"dp_{status}",
+        "reservation_id": str(uuid.uuid4()),
+        "provider_id": KAYAK,
+        "amount_cents": 4000,
+        "currency": "EUR",
+        "reason": reason,
+        "status": status,
+        "funds_withdrawn": status != "won",
+        "evidence_due_by": None,
+        "created_at": "2026-11-20T10:00:00Z",
+        "updated_at": "2026-11-20T10:00:00Z",
+    }
+
+
+def test_only_open_disputes_are_to_follow_up(office: TestClient, fake: OfficeFakes) -> None:
+    fake.disputes += [
+        _dispute("needs_response", "product_not_received"),
+        _dispute("warning_under_review", "duplicate"),
+        _dispute("won", "fraudulent"),
+        _dispute("lost", "a_reason_stripe_adds_later"),
+    ]
+    page = office.get("/fr/office/follow-up").text
+    assert "Litiges bancaires (2)" in html_text(page)
+    open_part, closed_part = page.split('<details id="closed-disputes">')
+    assert "Prestation non reçue" in open_part and "Paiement en double" in open_part
+    assert "Gagné par le prestataire" not in open_part
+    closed = html_text(closed_part.split("</details>")[0])
+    assert closed.startswith("Litiges clos (2)")
+    assert "Gagné par le prestataire" in closed
+    assert "Perdu : le visiteur a été remboursé par sa banque" in closed.replace("\u00a0", " ")
+    # a code without words: a sentence, and the code as Stripe wrote it
+    assert "Code de Stripe non traduit" in closed
+    assert '<code lang="en">a_reason_stripe_adds_later</code>' in closed_part
+
+
+def test_refund_failures_are_in_words_or_said_unknown(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    for reason in ("lost_or_stolen_card", "<b>new_code</b>"):
+        fake.failed_refunds.append(
+            {
+                "reservation_id": str(uuid.uuid4()),
+                "provider_id": KAYAK,
+                "refund_id": "re_1",
+                "amount_cents": 7000,
+                "currency": "EUR",
+                "status": "FAILED",
+                "reason": "visitor-cancelled",
+                "failure_reason": reason,
+                "created_at": "2026-11-20T10:00:00Z",
+                "updated_at": "2026-11-21T10:00:00Z",
+            }
+        )
+    page = office.get("/fr/office/follow-up").text
+    assert "Carte du visiteur déclarée perdue ou volée" in page
+    assert '<code lang="en">&lt;b&gt;new_code&lt;/b&gt;</code>' in page
+
+
+def test_stripe_requirements_are_in_words(office: TestClient, fake: OfficeFakes) -> None:
+    fake.accounts[HIKES]["requirements_due"] = [
+        "individual.verification.document",
+        "tos_acceptance.date",
+        "tos_acceptance.ip",
+        "business_profile.url",
+        "representative.first_name",
+        "settings.unheard_of",
+    ]
+    page = office.get("/fr/office/providers").text
+    hikes = re.search(rf'id="provider-{HIKES}">(.*?)</tr>', page, re.S)
+    assert hikes
+    text = html_text(hikes.group(1)).replace("\u00a0", " ")
+    assert (
+        "Stripe attend encore : une pièce d'identité, l'acceptation des conditions de Stripe, "
+        "le site web de l'activité, les informations du représentant légal, Code de Stripe "
+        "non traduit : settings.unheard_of" in text
+    )
+    assert '<code lang="en">settings.unheard_of</code>' in hikes.group(1)
+
+
+def test_week_labels_in_each_language(office: TestClient) -> None:
+    english = office.get("/en/office/").text
+    assert _rows(english, "Fill rate by week")[2][0] == "W48 2026"
+    assert "week 48 of 2026" in english and "2026-W48" not in english
+
+
+def _small_groups(fake: OfficeFakes) -> None:
+    """Three providers on the water in Embrun, one walk in Chorges, climbing unlisted."""
+    for n in range(3):
+        fake.add_activity(f"Kayak {n}", "nautical", "Embrun", [("adult", 3500)], [])
+    fake.add_activity("Hike", "walk", "Chorges", [("adult", 2000)], [])
+    fake.observatory["by_category"] = [
+        {"category": "nautical", "slots": 1, "capacity": 10, "seats_sold": 3, "fill_rate": 0.3,
+         "bookings": 1, "cancelled_departures": 0},
+        {"category": "walk", "slots": 1, "capacity": 8, "seats_sold": 2, "fill_rate": 0.25,
+         "bookings": 1, "cancelled_departures": 0},
+        {"category": "climbing", "slots": 1, "capacity": 4, "seats_sold": 1, "fill_rate": 0.25,
+         "bookings": 1, "cancelled_departures": 1},
+    ]  # fmt: skip
+
+
+def test_the_shared_observatory_merges_groups_of_few_providers(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    _small_groups(fake)
+    own = office.get("/en/office/").text
+    # the office's own console shows every group by its name
+    own_rows = _rows(own, "Fill rate by category")[1:]
+    assert [r[0] for r in own_rows] == ["On the water", "Walks and hikes", "Climbing"]
+    grant = _share(office)
+    office.cookies.clear()
+    page = office.get(f"/en/observatory/{grant}").text
+    category = _rows(page, "Fill rate by category")
+    assert category[1][:5] == ["On the water", "1", "10", "3", "30%"]
+    assert category[2] == ["Other", "2", "12", "3", "25%", "2", "1"]
+    assert len(category) == 3
+    assert "Walks and hikes" not in html_text(page)
+    communes = _rows(page, "Fill rate by town")
+    assert [r[0] for r in communes[1:]] == ["Embrun", "Other"]
+    assert "HYPERLINK" not in page
+    assert "fewer than 3 providers are grouped under “Other”" in html_text(page)
+    shared_csv = office.get(f"/en/observatory/{grant}/observatory.csv?part=category")
+    rows = list(csv.reader(io.StringIO(shared_csv.content.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["On the water", "Other"]
+
+
+def test_stop_sharing_revokes_the_links_made_before(office: TestClient, fake: OfficeFakes) -> None:
+    page = html_text(office.get("/en/office/").text)
+    assert "valid 30 days" in page
+    old = _share(office)
+    assert office.get(f"/en/observatory/{old}").status_code == 200
+    stopped = office.post("/en/office/share/stop", data={"from": "2026-11-16", "to": "2026-11-29"})
+    assert stopped.status_code == 303
+    location = stopped.headers["location"]
+    assert "from=2026-11-16" in location
+    said = html_text(office.get(location).text)
+    assert "Sharing stopped: links made until" in said
+    refused = office.get(f"/en/observatory/{old}")
+    assert refused.status_code == 410
+    assert "The tourism office stopped sharing this observatory." in html_text(refused.text)
+    assert office.get(f"/en/observatory/{old}/observatory.csv?part=week").status_code == 410
+    # the office can share again: a link made afterwards works
+    new = _share(office)
+    assert office.get(f"/en/observatory/{new}").status_code == 200
+
+
+def test_share_links_last_thirty_days(office: TestClient) -> None:
+    grant = _share(office)
+    claims = _authority(office).read(SHARE_AUDIENCE, grant)
+    assert claims["exp"] - claims["iat"] == 30 * 24 * 3600
+
+
+def test_each_field_of_the_provider_form_has_its_own_error(office: TestClient) -> None:
+    page = office.post(
+        "/en/office/providers", data={"name": " ", "email": "voile@example.test"}
+    ).text
+    name = re.search(r'<input id="provider-name"[^>]*>', page)
+    email = re.search(r'<input id="provider-email"[^>]*>', page)
+    assert name and email
+    assert 'aria-invalid="true"' in name.group(0)
+    assert 'aria-describedby="provider-name-error"' in name.group(0)
+    assert "aria-invalid" not in email.group(0)
+    assert 'id="provider-name-error">Enter the provider&#39;s name.</p>' in page
+    assert '<a href="#provider-name">' in page
+    page = office.post("/en/office/providers", data={"name": "Voile", "email": "nope"}).text
+    email = re.search(r'<input id="provider-email"[^>]*>', page)
+    name = re.search(r'<input id="provider-name"[^>]*>', page)
+    assert email and name
+    assert 'aria-describedby="provider-email-help provider-email-error"' in email.group(0)
+    assert 'aria-invalid="true"' in email.group(0) and "aria-invalid" not in name.group(0)
+
+
+def test_every_chart_can_be_scrolled_with_the_keyboard(office: TestClient) -> None:
+    page = office.get("/en/office/").text
+    frames = re.findall(r'<div class="chart-frame"[^>]*>', page)
+    assert len(frames) == 4
+    for frame in frames:
+        assert 'tabindex="0"' in frame and 'role="region"' in frame and "aria-label=" in frame
+
+
+def _switch(page: str) -> str:
+    match = re.search(r'<a href="([^"]+)" hreflang=', page)
+    assert match
+    return match.group(1)
+
+
+def test_the_language_switch_after_a_provider_form(office: TestClient) -> None:
+    page = office.post("/fr/office/providers", data={"name": "", "email": ""})
+    assert page.status_code == 422
+    assert _switch(page.text) == "/en/office/providers"
+
+
+def test_the_language_switch_after_an_onboarding_link(office: TestClient) -> None:
+    page = office.post(f"/en/office/providers/{HIKES}/onboarding")
+    assert page.status_code == 200
+    assert _switch(page.text) == "/fr/office/providers"
+
+
+def test_every_provider_is_listed_past_one_page(office: TestClient, fake: OfficeFakes) -> None:
+    for n in range(205):
+        fake.providers.append(
+            fake.providers[1] | {"id": str(uuid.uuid4()), "name": f"Provider {n:03d}"}
+        )
+        fake.accounts[fake.providers[-1]["id"]] = fake.accounts[HIKES] | {"requirements_due": []}
+    page = office.get("/en/office/providers").text
+    assert "207 provider(s)" in html_text(page)
+    assert "Provider 204" in page
+    offsets = [c[3]["offset"] for c in fake.calls_to("catalog", "/v1/providers")]
+    assert offsets == ["0", "200"]

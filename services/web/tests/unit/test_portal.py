@@ -7,7 +7,8 @@ import csv
 import io
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,11 +16,13 @@ from portal_fakes import PROVIDER_A, PROVIDER_B, PortalFakes
 from web_fakes import html_text, problem
 from web_sessions import office_identity, provider_identity, sign_in
 
+from comptoir_web import portal, portal_base
 from comptoir_web.portal_views import (
     agenda_days,
+    local_midnight,
     parse_euros,
     parse_local,
-    safe_cell,
+    period_window,
 )
 
 
@@ -47,7 +50,8 @@ def _soon() -> timedelta:
 def test_an_unsigned_visitor_is_sent_to_sign_in(client: TestClient) -> None:
     answer = client.get("/en/portal/")
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/en/sign-in?next=/en/portal/"
+    where = urlsplit(answer.headers["location"])
+    assert where.path == "/en/sign-in" and parse_qs(where.query)["next"] == ["/en/portal/"]
 
 
 def test_office_staff_get_a_restricted_page_not_the_portal(client: TestClient) -> None:
@@ -189,11 +193,11 @@ def test_the_capacity_form_changes_the_capacity_and_refuses_nonsense(
     key = _key(page.text, action)
     done = client.post(action, data={"capacity": "14", "key": key})
     assert done.status_code == 303
-    assert done.headers["location"] == f"/fr/portal/slots/{slot_id}?done=capacity"
+    assert done.headers["location"].startswith(f"/fr/portal/slots/{slot_id}?done=")
     assert fake.slots[slot_id]["capacity"] == 14
     assert fake.writes[-1][1:] == ("PATCH", f"/v1/slots/{slot_id}", {"capacity": 14}, key)
     shown = client.get(done.headers["location"])
-    assert "Capacité changée." in html_text(shown.text)
+    assert "Capacité changée : 14 places." in html_text(shown.text)
     assert 'value="14"' in shown.text
 
     bad = client.post(action, data={"capacity": "douze"})
@@ -349,7 +353,7 @@ def test_adding_departures_in_local_time(client: TestClient, fake: PortalFakes) 
         },
     )
     assert answer.status_code == 303
-    assert answer.headers["location"].endswith("?done=slots&n=3")
+    assert "Departures added: 3." in html_text(client.get(answer.headers["location"]).text)
     sent = [w[3] for w in fake.writes if w[2].endswith("/slots")]
     assert len(sent) == 3
     expected = parse_local(day.isoformat(), "18:30", "Europe/Paris")
@@ -396,7 +400,8 @@ def test_payouts_show_the_account_and_the_dashboard_waits_for_onboarding(
     ]
     sign_in(client, provider_identity(PROVIDER_A))
     page = html_text(client.get("/en/portal/payouts").text)
-    assert "external_account" in page and "€123.45" in page and "Paid" in page
+    assert "The bank account that receives payouts" in page
+    assert "€123.45" in page and "Paid" in page
     refused = client.get("/en/portal/payouts/dashboard")
     assert refused.status_code == 409
     assert "Your Stripe sign-up is not finished" in html_text(refused.text)
@@ -530,23 +535,332 @@ def test_local_times_across_clock_changes() -> None:
     assert parse_local("2026-10-25", "02:30").isoformat() == "2026-10-25T00:30:00+00:00"
 
 
-@pytest.mark.parametrize(
-    ("cell", "safe"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+33 6", "'+33 6"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("ok", "ok"),
-    ],
-)
-def test_cells_that_would_be_formulas(cell: str, safe: str) -> None:
-    assert safe_cell(cell) == safe
-
-
 def test_a_service_down_is_a_page_not_a_trace(client: TestClient, fake: PortalFakes) -> None:
     sign_in(client, provider_identity(PROVIDER_A))
     fake.down.add("booking")
     answer = client.get("/en/portal/")
     assert answer.status_code == 503
     assert "Traceback" not in answer.text
+
+
+# --- time zones: the territory's days, each activity's hours ----------------------------------
+
+REUNION = "Indian/Reunion"
+
+
+def test_the_agenda_and_the_export_follow_the_territory_and_activity_time_zones(
+    client: TestClient, fake: PortalFakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 21:00 UTC on 1 July: already 2 July (01:00) on Réunion, still 1 July (23:00) in Paris.
+    now = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)
+    monkeypatch.setattr(portal, "_now", lambda: now)
+    fake.territory_timezone = REUNION
+    activity, (morning, night) = fake.add_offer(
+        PROVIDER_A, "Lagoon snorkel", [timedelta(days=1), timedelta(days=1)]
+    )
+    activity["timezone"] = REUNION
+    # 09:00 and 00:30 on 2 July, Réunion time (07:00 and 22:30 the day before in Paris).
+    fake.slots[morning]["start"] = datetime(2026, 7, 2, 5, 0, tzinfo=UTC)
+    fake.slots[night]["start"] = datetime(2026, 7, 1, 20, 30, tzinfo=UTC)
+    fake.add_booking(morning, "Jeanne Martin", "j@example.org", [("adult", 1)])
+    fake.add_booking(night, "Louis Girard", "l@example.org", [("adult", 1)])
+    sign_in(client, provider_identity(PROVIDER_A))
+
+    answer = client.get("/en/portal/?period=today")
+    text = html_text(answer.text)
+    assert "Departures in this period: 2" in text
+    assert re.findall(r'<h2 id="day-([0-9-]+)"', answer.text) == ["2026-07-02"]
+    times = {
+        slot_id: html_text(answer.text.split(f'data-slot="{slot_id}"', 1)[1].split("</th>")[0])
+        for slot_id in (morning, night)
+    }
+    assert times == {morning: "> 9:00 AM", night: "> 12:30 AM"}
+    assert "bookings.csv?from=2026-07-02&amp;to=2026-07-02" in answer.text
+
+    assert 'value="2026-07-02"' in client.get("/en/portal/export").text
+    export = client.get("/en/portal/bookings.csv?from=2026-07-02&to=2026-07-02")
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))[1:]
+    assert [r[2] for r in rows] == ["2026-07-02T00:30+04:00", "2026-07-02T09:00+04:00"]
+
+
+def test_a_period_starts_at_the_territorys_midnight() -> None:
+    now = datetime(2026, 7, 1, 21, 0, tzinfo=UTC)
+    assert period_window("today", now, REUNION) == (
+        datetime(2026, 7, 1, 20, 0, tzinfo=UTC),
+        datetime(2026, 7, 2, 20, 0, tzinfo=UTC),
+    )
+    assert local_midnight(date(2026, 7, 2), REUNION) == datetime(2026, 7, 1, 20, tzinfo=UTC)
+
+
+# --- success messages: only what happened ---------------------------------------------------
+
+
+def test_a_crafted_address_shows_no_success_message(client: TestClient, fake: PortalFakes) -> None:
+    activity, (slot_id, other_id) = fake.add_offer(
+        PROVIDER_A, "Kayak", [timedelta(days=2), timedelta(days=3)]
+    )
+    fake.add_booking(slot_id, "Jeanne", "j@example.org", [("adult", 2)])
+    sign_in(client, provider_identity(PROVIDER_A))
+    base = f"/fr/portal/slots/{slot_id}"
+    for query in (
+        "done=cancelled&n=42&refunds=9999900",
+        "done=capacity",
+        "done=closed",
+        "done=opened",
+        "done=not-a-token",
+    ):
+        page = client.get(f"{base}?{query}")
+        assert page.status_code == 200
+        assert 'id="done"' not in page.text, query
+        assert "99 999" not in html_text(page.text)
+    for path, words in (
+        (f"/fr/portal/activities/{activity['id']}?done=saved", "Activité enregistrée"),
+        (f"/fr/portal/activities/{activity['id']}?done=slots&n=99", "Départs ajoutés"),
+        ("/fr/portal/webhooks?done=disabled", "Adresse désactivée"),
+    ):
+        assert words not in html_text(client.get(path).text), path
+
+    # A real outcome is for its own departure, and only while the departure says so.
+    closed = client.post(f"{base}/sales", data={"status": "CLOSED"})
+    token = closed.headers["location"].split("?", 1)[1]
+    assert "Ventes fermées pour ce départ." in html_text(
+        client.get(closed.headers["location"]).text
+    )
+    assert 'id="done"' not in client.get(f"/fr/portal/slots/{other_id}?{token}").text
+    client.post(f"{base}/sales", data={"status": "OPEN"})
+    assert 'id="done"' not in client.get(closed.headers["location"]).text
+    # Another provider's outcome token shows nothing either.
+    sign_in(client, provider_identity(PROVIDER_B))
+    assert client.get(closed.headers["location"]).status_code == 404
+
+
+def test_the_cancellation_message_counts_the_cancelled_bookings_not_the_address(
+    client: TestClient, fake: PortalFakes
+) -> None:
+    _, (slot_id,) = fake.add_offer(PROVIDER_A, "Kayak", [timedelta(days=2)])
+    fake.add_booking(slot_id, "Jeanne", "j@example.org", [("adult", 1)])
+    fake.add_booking(slot_id, "Ana", "a@example.org", [("adult", 1)], "ON_HOLD")
+    sign_in(client, provider_identity(PROVIDER_A))
+    done = client.post(f"/en/portal/slots/{slot_id}/cancel", data={"note": ""})
+    location = done.headers["location"] + "&n=42&refunds=9999900"
+    status = client.get(location).text.split('id="done"', 1)[1].split("</div>", 1)[0]
+    assert "1 booking(s) cancelled and refunded in full (€35.00)" in html_text(status)
+
+
+# --- the language switch on pages answering a form -------------------------------------------
+
+
+def _switch(page: str) -> str:
+    found = re.search(r'<a href="([^"]+)" hreflang="(?:en|fr)"', page)
+    assert found, "no language switch"
+    return found.group(1)
+
+
+def test_the_language_switch_of_a_page_answering_a_form_leads_to_a_page(
+    client: TestClient, fake: PortalFakes
+) -> None:
+    activity, (slot_id,) = fake.add_offer(PROVIDER_A, "Kayak", [_soon()])
+    booking = fake.add_booking(slot_id, "Jeanne", "j@example.org", [("adult", 1)])
+    sign_in(client, provider_identity(PROVIDER_A))
+    slot = f"/portal/slots/{slot_id}"
+    act = f"/portal/activities/{activity['id']}"
+    answers = {
+        "check-in": (
+            client.post(f"/fr{slot}/check-in", data={"code": booking["ticket_code"]}),
+            slot,
+        ),
+        "check-in refused": (client.post(f"/fr{slot}/check-in", data={"code": "NOPE"}), slot),
+        "capacity refused": (client.post(f"/fr{slot}/capacity", data={"capacity": "x"}), slot),
+        "cancel refused": (
+            client.post(f"/fr{slot}/cancel", data={"note": "x" * 501}),
+            f"{slot}/cancel",
+        ),
+        "edit refused": (client.post(f"/fr{act}", data={"title_fr": ""}), act),
+        "departures refused": (client.post(f"/fr{act}/slots", data={"date": "x"}), act),
+        "webhook added": (
+            client.post(
+                "/fr/portal/webhooks",
+                data={"url": "https://erp.example.org/h", "events": ["booking.confirmed.v1"]},
+            ),
+            "/portal/webhooks",
+        ),
+    }
+    (endpoint_id,) = fake.endpoints
+    answers["secret rotated"] = (
+        client.post(f"/fr/portal/webhooks/{endpoint_id}/rotate", data={}),
+        "/portal/webhooks",
+    )
+    pending = fake.add_delivery(endpoint_id, "PENDING")
+    answers["replay refused"] = (
+        client.post(f"/fr/portal/webhooks/{endpoint_id}/deliveries/{pending['id']}/replay"),
+        f"/portal/webhooks/{endpoint_id}",
+    )
+    for what, (answer, address) in answers.items():
+        assert answer.status_code in (200, 409, 422), what
+        assert _switch(answer.text) == f"/en{address}", what
+        assert client.get(_switch(answer.text)).status_code == 200, what
+    # A page got by GET keeps its address and query.
+    assert _switch(client.get("/fr/portal/?period=30d").text).endswith("?period=30d")
+
+
+# --- the export's pages ---------------------------------------------------------------------
+
+
+def test_a_booking_made_while_the_export_pages_is_not_counted_twice(
+    client: TestClient, fake: PortalFakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portal_base, "RESERVATIONS_PAGE", 2)
+    _, (slot_id,) = fake.add_offer(PROVIDER_A, "Kayak", [timedelta(days=2)])
+    for name in ("Ana", "Bea", "Cyd"):
+        fake.add_booking(slot_id, name, f"{name}@example.org", [("adult", 1)])
+    booked: list[str] = []
+
+    def someone_books() -> None:
+        # After the first page: a new booking comes first and shifts the list by one.
+        if not booked:
+            booked.append(fake.add_booking(slot_id, "Dan", "d@example.org", [("adult", 1)])["id"])
+
+    fake.after_reservations_page = someone_books
+    sign_in(client, provider_identity(PROVIDER_A))
+    export = client.get("/en/portal/bookings.csv")
+    ids = [r[0] for r in list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))[1:]]
+    assert len(ids) == len(set(ids)) == 3
+    assert sorted(
+        r[4] for r in csv.reader(io.StringIO(export.content.decode("utf-8-sig"))) if r[0] in ids
+    ) == ["Ana", "Bea", "Cyd"]
+
+
+def test_the_french_export_uses_semicolons_and_decimal_commas(
+    client: TestClient, fake: PortalFakes
+) -> None:
+    _, (slot_id,) = fake.add_offer(PROVIDER_A, "Kayak", [timedelta(days=2)])
+    fake.add_booking(slot_id, "=1+1", "x@example.org", [("adult", 1), ("child", 1)])
+    sign_in(client, provider_identity(PROVIDER_A))
+    answer = client.get("/fr/portal/bookings.csv")
+    assert answer.content.startswith(b"\xef\xbb\xbf")
+    assert "filename*=UTF-8''reservations-" in answer.headers["content-disposition"]
+    header, row = csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";")
+    assert header[:3] == ["Réservation", "Activité", "Départ"]
+    assert row[4] == "'=1+1" and row[6] == "1 adulte + 1 enfant"
+    assert row[7] == "2" and row[8] == "55,00" and row[3] == "Confirmée"
+
+
+# --- Stripe's codes and catalog's reasons, in words -------------------------------------------
+
+
+def test_stripe_codes_are_shown_in_words_and_unknown_ones_marked_english(
+    client: TestClient, fake: PortalFakes
+) -> None:
+    fake.accounts[str(PROVIDER_A)] = {
+        "provider_id": str(PROVIDER_A),
+        "territory_id": "x",
+        "account_id": "acct_1",
+        "charges_enabled": False,
+        "payouts_enabled": False,
+        "details_submitted": True,
+        "disabled_reason": "requirements.past_due",
+        "requirements_due": [
+            "external_account",
+            "individual.verification.document",
+            "representative.address.city",
+            "tos_acceptance.date",
+            "brand_new.requirement",
+        ],
+    }
+    payout = {"provider_id": str(PROVIDER_A), "amount_cents": 5000, "currency": "EUR"}
+    fake.payouts[str(PROVIDER_A)] = [
+        payout
+        | {"payout_id": "po_1", "status": "FAILED", "arrival_date": None}
+        | {"failure_reason": "account_closed"},
+        payout
+        | {"payout_id": "po_2", "status": "FAILED", "arrival_date": None}
+        | {"failure_reason": "brand_new_failure"},
+    ]
+    sign_in(client, provider_identity(PROVIDER_A))
+    page = client.get("/fr/portal/payouts").text
+    text = html_text(page)
+    for words in (
+        "Le compte bancaire qui reçoit les virements",
+        "Une pièce d'identité",
+        "Des informations sur le représentant légal",
+        "L'acceptation des conditions d'utilisation de Stripe",
+        "Une autre information ( brand_new.requirement )",
+        "des informations demandées par Stripe n'ont pas été envoyées à temps",
+        "Motif : le compte bancaire est clôturé.",
+        "Motif : la banque ou Stripe a refusé le virement ( brand_new_failure ).",
+    ):
+        assert words in text, words
+    for code in ("external_account", "requirements.past_due", "account_closed"):
+        assert code not in page, code
+    assert '<code lang="en">brand_new.requirement</code>' in page
+    assert '<code lang="en">brand_new_failure</code>' in page
+
+
+def test_catalogs_reasons_are_translated_or_marked_english(
+    client: TestClient, fake: PortalFakes
+) -> None:
+    known, _ = fake.add_offer(PROVIDER_A, "Kayak", [])
+    other, _ = fake.add_offer(PROVIDER_A, "Paddle", [])
+    known["bookable"] = other["bookable"] = False
+    known["not_bookable_reason"] = (
+        "Stripe does not let the provider take card payments at the moment "
+        "(requirements.past_due). Stripe still needs: external_account, x.y and 3 more."
+    )
+    other["not_bookable_reason"] = "Paused by the office for the winter."
+    sign_in(client, provider_identity(PROVIDER_A))
+    for path in ("/fr/portal/activities", f"/fr/portal/activities/{known['id']}"):
+        page = client.get(path).text
+        assert (
+            "Stripe ne permet pas au prestataire d'encaisser des paiements par carte pour le "
+            "moment (des informations demandées par Stripe n'ont pas été envoyées à temps). "
+            "Stripe attend encore : le compte bancaire qui reçoit les virements, une autre "
+            "information ( x.y ) et 3 autre(s)."
+        ) in html_text(page), path
+    listing = client.get("/fr/portal/activities").text
+    assert '<span lang="en">Paused by the office for the winter.</span>' in listing
+    english = html_text(client.get(f"/en/portal/activities/{known['id']}").text)
+    assert "Stripe still needs: the bank account that receives payouts" in english
+
+
+# --- forms: errors tied to their fields --------------------------------------------------------
+
+
+def _tag(page: str, element_id: str) -> str:
+    found = re.search(rf'<(?:input|textarea)[^>]*\bid="{element_id}"[^>]*>', page)
+    assert found, element_id
+    return found.group(0)
+
+
+def test_field_errors_are_tied_to_their_fields_only(client: TestClient, fake: PortalFakes) -> None:
+    activity, (slot_id,) = fake.add_offer(PROVIDER_A, "Kayak", [timedelta(days=2)])
+    sign_in(client, provider_identity(PROVIDER_A))
+
+    bad = client.post(f"/en/portal/slots/{slot_id}/capacity", data={"capacity": "x"}).text
+    assert 'aria-invalid="true"' in _tag(bad, "capacity")
+    assert 'aria-describedby="capacity-hint capacity-error"' in _tag(bad, "capacity")
+    assert 'id="capacity-error"' in bad
+    assert "aria-invalid" not in _tag(bad, "code")
+
+    bad = client.post(f"/en/portal/slots/{slot_id}/check-in", data={"code": "NOPE"}).text
+    assert 'aria-describedby="code-hint checkin-result"' in _tag(bad, "code")
+    assert 'id="checkin-result"' in bad and "aria-invalid" not in _tag(bad, "capacity")
+
+    bad = client.post(f"/en/portal/slots/{slot_id}/cancel", data={"note": "x" * 501}).text
+    assert 'aria-describedby="note-hint note-error"' in _tag(bad, "note")
+    assert 'aria-invalid="true"' in _tag(bad, "note") and 'id="note-error"' in bad
+
+    form = {"date": "2099-01-01", "time": "10:00", "duration": "2", "capacity": "3"}
+    bad = client.post(f"/en/portal/activities/{activity['id']}/slots", data=form | {"repeat": "1"})
+    assert bad.status_code == 422
+    assert 'aria-describedby="duration-error"' in _tag(bad.text, "duration")
+    assert [
+        i
+        for i in ("date", "time", "slot_capacity", "repeat", "cutoff_minutes")
+        if "aria-invalid" in _tag(bad.text, i)
+    ] == []
+    assert 'aria-describedby="cutoff-hint"' in _tag(bad.text, "cutoff_minutes")
+
+    bad = client.get("/en/portal/bookings.csv?from=2026-05-01&to=2026-04-01").text
+    for field in ("from", "to"):
+        assert 'aria-describedby="period-error"' in _tag(bad, field)
+    assert 'id="period-error"' in bad
