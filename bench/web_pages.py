@@ -125,6 +125,13 @@ def measure(browser: Any, url: str, cookie: str | None, web: str) -> dict[str, f
     cdp.send("Network.emulateNetworkConditions", NETWORK)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
     page.goto(url, wait_until="load")
+    # The paint entry can come after "load": wait for it (buffered), 10 s at most.
+    page.evaluate(
+        """() => new Promise((done) => {
+          new PerformanceObserver(() => done()).observe({type: 'paint', buffered: true});
+          setTimeout(done, 10000);
+        })"""
+    )
     figures: dict[str, float] = page.evaluate(
         """() => {
           const paint = performance.getEntriesByName('first-contentful-paint')[0];
