@@ -24,7 +24,7 @@ from comptoir_common.telemetry import (
     setup_tracing,
     shutdown_tracing,
 )
-from comptoir_web import i18n, office, portal, signin, widget
+from comptoir_web import office, portal, signin, widget
 from comptoir_web.auth import (
     Authority,
     ForeignForm,
@@ -39,8 +39,8 @@ from comptoir_web.pages import (
     PageNotFound,
     error_page,
     lang_of_path,
+    message_page,
     not_found_page,
-    render,
     router,
 )
 from comptoir_web.settings import WebSettings
@@ -175,30 +175,18 @@ def create_app(
 
     @app.exception_handler(WrongRole)
     async def _wrong_role(request: Request, exc: WrongRole) -> Response:
-        lang = lang_of_path(request.url.path)
-        return render(
+        other = "admin" if exc.session.role == "provider" else "provider"
+        return message_page(
             request,
-            lang,
-            "message.html",
             403,
-            title=i18n.translate(lang, "wrong_role_title"),
-            text=i18n.translate(
-                lang, f"wrong_role_{'admin' if exc.session.role == 'provider' else 'provider'}"
-            ),
-            home=signin.home_of(exc.session, lang),
+            "wrong_role_title",
+            f"wrong_role_{other}",
+            home=signin.home_of(exc.session, lang_of_path(request.url.path)),
         )
 
     @app.exception_handler(ForeignForm)
     async def _foreign_form(request: Request, exc: ForeignForm) -> Response:
-        lang = lang_of_path(request.url.path)
-        return render(
-            request,
-            lang,
-            "message.html",
-            403,
-            title=i18n.translate(lang, "error_title"),
-            text=i18n.translate(lang, "foreign_form"),
-        )
+        return message_page(request, 403, "error_title", "foreign_form")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

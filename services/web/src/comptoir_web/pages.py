@@ -168,20 +168,27 @@ class PageNotFound(Exception):
     """Answered with the 404 page in the page's language."""
 
 
-def not_found_page(request: Request) -> HTMLResponse:
+def message_page(
+    request: Request, status: int, title_key: str, text_key: str, **context: Any
+) -> HTMLResponse:
+    """A page that only says something (a refusal, an error), in the path's language."""
     lang = lang_of_path(request.url.path)
     return render(
         request,
         lang,
         "message.html",
-        404,
-        title=i18n.translate(lang, "not_found_title"),
-        text=i18n.translate(lang, "not_found_text"),
+        status,
+        title=i18n.translate(lang, title_key),
+        text=i18n.translate(lang, text_key),
+        **context,
     )
 
 
+def not_found_page(request: Request) -> HTMLResponse:
+    return message_page(request, 404, "not_found_title", "not_found_text")
+
+
 def error_page(request: Request, error: ApiError | None = None) -> HTMLResponse:
-    lang = lang_of_path(request.url.path)
     if error is not None and error.status == 404:
         return not_found_page(request)
     if error is not None:
@@ -195,13 +202,11 @@ def error_page(request: Request, error: ApiError | None = None) -> HTMLResponse:
             },
         )
     unavailable = error is not None and error.status == 503
-    return render(
+    return message_page(
         request,
-        lang,
-        "message.html",
         503 if unavailable else 500,
-        title=i18n.translate(lang, "error_title"),
-        text=i18n.translate(lang, "unavailable" if unavailable else "error_text"),
+        "error_title",
+        "unavailable" if unavailable else "error_text",
     )
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from comptoir_web import i18n
 from comptoir_web.auth import (
     SESSION_COOKIE,
+    ForeignForm,
     Identity,
     InvalidLink,
     Session,
@@ -270,14 +271,7 @@ async def use_link(
     t: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     if not same_origin(request):
-        return render(
-            request,
-            lang,
-            "message.html",
-            403,
-            title=i18n.translate(lang, "error_title"),
-            text=i18n.translate(lang, "foreign_form"),
-        )
+        raise ForeignForm(request.url.path)
     auth = authority(request)
     try:
         identity, next_path = await auth.use_link(t)
@@ -301,14 +295,7 @@ async def use_link(
 @router.post("/{lang}/sign-out")
 async def sign_out(request: Request, lang: LangDep) -> HTMLResponse:
     if not same_origin(request):
-        return render(
-            request,
-            lang,
-            "message.html",
-            403,
-            title=i18n.translate(lang, "error_title"),
-            text=i18n.translate(lang, "foreign_form"),
-        )
+        raise ForeignForm(request.url.path)
     await authority(request).end_session(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse(f"/{lang}/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
