@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from .base import Component, InfraError, Progress, quiet
-from .browser import chromium_path
+from .browser import axe_script_path, chromium_path
 from .collector import Collector, clear_spans, read_spans
 from .kafka import Kafka, delete_topics, ensure_topics, list_topics
 from .mailbox import Mailbox, clear_messages, list_messages, read_message
@@ -37,12 +37,14 @@ def get(name: str) -> Component:
 def up(progress: Progress = quiet, timeout: float = 120, *, browser: bool = False) -> list[str]:
     """Install what is missing, start what is not, wait until all answer; the names started.
 
-    ``browser``: also install the Chromium the browser tests drive.
+    ``browser``: also install the Chromium the browser tests drive, and fetch the
+    accessibility engine they run in pages.
     """
     for component in COMPONENTS:
         component.install(progress)
     if browser:
         chromium_path(progress)
+        axe_script_path(progress)
     started = []
     for component in COMPONENTS:
         if component.start():
@@ -82,6 +84,7 @@ __all__ = [
     "Progress",
     "Redis",
     "StripeMock",
+    "axe_script_path",
     "chromium_path",
     "clear_messages",
     "clear_spans",

@@ -66,8 +66,8 @@ def _summary(path: Path) -> dict[str, Any]:
     }
 
 
-def list_messages() -> list[dict[str, Any]]:
-    """Summaries of the captured messages, oldest first.
+def _stored_summaries() -> list[dict[str, Any]]:
+    """The catcher's side: summaries of the stored messages, oldest first.
 
     A message file is written once (renamed into place) and never changed, so each one is
     read once and its summary kept: listing stays cheap however often tests poll it.
@@ -98,17 +98,42 @@ def _message_path(message_id: str) -> Path:
     return path
 
 
-def read_message(message_id: str) -> EmailMessage:
-    """One captured message, parsed; KeyError if there is no such id."""
-    return _parse(_message_path(message_id).read_bytes())
-
-
-def clear_messages() -> int:
-    """Delete every captured message; how many there were."""
+def _clear_stored() -> int:
     paths = list(mail_dir().glob("*.eml"))
     for path in paths:
         path.unlink(missing_ok=True)
     return len(paths)
+
+
+# The readers' side goes through the catcher's HTTP API, never its folder: the catcher
+# that runs may have been started from another checkout, with its folder elsewhere.
+
+
+def _api(method: str, path: str) -> bytes:
+    answer = httpx.request(method, API_BASE + path, timeout=10, trust_env=False)
+    if answer.status_code == 404:
+        raise KeyError(path)
+    answer.raise_for_status()
+    return answer.content
+
+
+def list_messages() -> list[dict[str, Any]]:
+    """Summaries of the captured messages, oldest first (from the running catcher)."""
+    summaries: list[dict[str, Any]] = json.loads(_api("GET", "/api/messages"))
+    return summaries
+
+
+def read_message(message_id: str) -> EmailMessage:
+    """One captured message, parsed; KeyError if there is no such id."""
+    if not _ID.match(message_id):
+        raise KeyError(message_id)
+    return _parse(_api("GET", f"/api/messages/{message_id}"))
+
+
+def clear_messages() -> int:
+    """Delete every captured message; how many there were."""
+    answer: dict[str, int] = json.loads(_api("DELETE", "/api/messages"))
+    return answer["deleted"]
 
 
 class _Store:
@@ -133,7 +158,7 @@ class _Store:
 class _Api(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/api/messages":
-            self._send(200, "application/json", json.dumps(list_messages()).encode())
+            self._send(200, "application/json", json.dumps(_stored_summaries()).encode())
             return
         prefix = "/api/messages/"
         if self.path.startswith(prefix):
@@ -148,7 +173,7 @@ class _Api(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         if self.path.rstrip("/") == "/api/messages":
-            self._send(200, "application/json", json.dumps({"deleted": clear_messages()}).encode())
+            self._send(200, "application/json", json.dumps({"deleted": _clear_stored()}).encode())
             return
         self._send(404, "application/json", b'{"detail": "not found"}')
 

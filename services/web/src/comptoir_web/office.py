@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
@@ -473,6 +473,17 @@ async def _territory(request: Request, territory_id: uuid.UUID) -> Json:
     return await backends_of(request).territory(territory_id)
 
 
+async def _territory_period(
+    request: Request, session: Session, query: Mapping[str, str]
+) -> tuple[Json, Period, str | None]:
+    """The office's territory and the period ``query`` asks for (``from``/``to`` or a
+    quick choice), "today" being the territory's; with the key of the error to show when
+    what was typed cannot be used (the default period stands in then)."""
+    territory = await _territory(request, session.territory_id)
+    period, problem = parse_period(query, _today(territory))
+    return territory, period, problem
+
+
 async def _observatory(
     request: Request, territory_id: uuid.UUID, token: str, period: Period
 ) -> Json:
@@ -596,8 +607,7 @@ def _observatory_context(
 
 @router.get("/{lang}/office/")
 async def observatory_page(request: Request, lang: LangDep, session: OfficeSession) -> Response:
-    territory = await _territory(request, session.territory_id)
-    period, problem = parse_period(request.query_params, _today(territory))
+    territory, period, problem = await _territory_period(request, session, request.query_params)
     observatory, report, providers = await asyncio.gather(
         _observatory(request, session.territory_id, session.token, period),
         _report(request, session.territory_id, session.token, period),
@@ -641,8 +651,7 @@ async def observatory_csv(request: Request, lang: LangDep, session: OfficeSessio
     part = request.query_params.get("part", "")
     if part not in PARTS:
         raise PageNotFound
-    territory = await _territory(request, session.territory_id)
-    period, problem = parse_period(request.query_params, _today(territory))
+    _, period, problem = await _territory_period(request, session, request.query_params)
     if problem:
         raise PageNotFound
     if part == "providers":
@@ -741,8 +750,7 @@ async def share(
     start: Annotated[str, Form(alias="from")] = "",
     end: Annotated[str, Form(alias="to")] = "",
 ) -> Response:
-    territory = await _territory(request, session.territory_id)
-    period, problem = parse_period({"from": start, "to": end}, _today(territory))
+    _, period, problem = await _territory_period(request, session, {"from": start, "to": end})
     if problem:
         return RedirectResponse(f"/{lang}/office/", status_code=303)
     grant = authority(request).sign(
@@ -773,8 +781,7 @@ async def stop_sharing(
     at_ms = _now_ms()
     await share_revocations(request).revoke(session.territory_id, at_ms)
     log.info("observatory sharing stopped", extra={"territory_id": str(session.territory_id)})
-    territory = await _territory(request, session.territory_id)
-    period, problem = parse_period({"from": start, "to": end}, _today(territory))
+    _, period, problem = await _territory_period(request, session, {"from": start, "to": end})
     query = ({} if problem else period.query()) | {"stopped": str(at_ms)}
     return RedirectResponse(f"/{lang}/office/?{urlencode(query)}#share", status_code=303)
 
@@ -935,8 +942,7 @@ async def _providers_page(
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    territory = await _territory(request, session.territory_id)
-    period, _ = parse_period(request.query_params, _today(territory))
+    territory, period, _ = await _territory_period(request, session, request.query_params)
     providers, report = await asyncio.gather(
         _providers(request, session.token),
         _report(request, session.territory_id, session.token, period),

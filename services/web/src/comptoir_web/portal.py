@@ -27,13 +27,12 @@ from comptoir_web.pages import LangDep, PageNotFound, _form_key, backends_of
 from comptoir_web.portal_base import (
     Json,
     all_reservations,
-    canonical_of,
-    new_key,
+    form_call,
+    form_page,
     outcome_of,
-    outcome_url,
     page,
     provider_of,
-    redirect,
+    redirect_with_outcome,
     refusal,
     territory_zone,
 )
@@ -145,13 +144,13 @@ async def _slot_page(
     shown.sort(key=lambda r: (r["status"] == "ON_HOLD", r["visitor"].get("name", "").lower()))
     others = [r for r in reservations if r not in shown]
     context.setdefault("code", "")
-    context.update(canonical_of(request, f"/portal/slots/{slot_id}"))
     context["done"] = confirmed_outcome(context.get("done") or {}, held, slot, reservations)
-    return page(
+    return form_page(
         request,
         lang,
         session,
         "slot.html",
+        f"/portal/slots/{slot_id}",
         status_code,
         tz=slot.get("timezone") or i18n.DEFAULT_TZ,
         slot=slot,
@@ -160,7 +159,6 @@ async def _slot_page(
         others=others,
         currency=reservations[0]["currency"] if reservations else "EUR",
         started=parse_time(held["start"]) <= _now(),
-        key=new_key(),
         **context,
     )
 
@@ -223,18 +221,16 @@ async def check_in(
             422,
             checkin_error=i18n.translate(lang, "p_e_code_empty"),
         )
-    try:
-        done: Json = await backends_of(request).call(
-            "booking",
-            "POST",
-            "/v1/check-ins",
-            token=session.token,
-            json={"code": code},
-            idempotency_key=_form_key(key),
-        )
-    except ApiError as error:
-        if error.status not in (404, 409, 422):
-            raise
+    done, error = await form_call(
+        request,
+        session,
+        "booking",
+        "POST",
+        "/v1/check-ins",
+        key=_form_key(key),
+        json={"code": code},
+    )
+    if error is not None:
         message = (
             i18n.translate(lang, "p_e_code_invalid")
             if error.status == 422
@@ -269,23 +265,15 @@ async def _change_slot(
 ) -> Response:
     """Change the departure in catalog, then back to its page with the signed outcome."""
     await _departure(request, session, slot_id)
-    try:
-        await backends_of(request).call(
-            "catalog",
-            "PATCH",
-            f"/v1/slots/{slot_id}",
-            token=session.token,
-            json=body,
-            idempotency_key=_form_key(key),
-        )
-    except ApiError as error:
-        if error.status not in (404, 409, 422):
-            raise
+    _, error = await form_call(
+        request, session, "catalog", "PATCH", f"/v1/slots/{slot_id}", key=_form_key(key), json=body
+    )
+    if error is not None:
         return await _slot_page(
             request, lang, session, slot_id, 409, action_error=refusal(lang, error)
         )
-    return redirect(
-        outcome_url(request, session, f"/{lang}/portal/slots/{slot_id}", done, str(slot_id))
+    return redirect_with_outcome(
+        request, session, f"/{lang}/portal/slots/{slot_id}", done, str(slot_id)
     )
 
 
@@ -354,11 +342,12 @@ async def _cancel_page(
     )
     confirmed = [r for r in reservations if r["status"] == "CONFIRMED"]
     currency = confirmed[0]["currency"] if confirmed else "EUR"
-    return page(
+    return form_page(
         request,
         lang,
         session,
         "cancel.html",
+        f"/portal/slots/{slot_id}/cancel",
         status_code,
         tz=slot.get("timezone") or i18n.DEFAULT_TZ,
         slot=slot,
@@ -370,8 +359,6 @@ async def _cancel_page(
         note=note,
         note_error=note_error,
         error=error,
-        key=new_key(),
-        **canonical_of(request, f"/portal/slots/{slot_id}/cancel"),
     )
 
 
@@ -396,21 +383,19 @@ async def cancel_departure(
             note_error=i18n.translate(lang, "p_e_note_long"),
         )
     await _departure(request, session, slot_id)
-    try:
-        await backends_of(request).call(
-            "booking",
-            "POST",
-            f"/v1/slots/{slot_id}/cancel",
-            token=session.token,
-            json={"note": note or None},
-            idempotency_key=_form_key(key),
-        )
-    except ApiError as error:
-        if error.status not in (404, 409, 422):
-            raise
+    _, error = await form_call(
+        request,
+        session,
+        "booking",
+        "POST",
+        f"/v1/slots/{slot_id}/cancel",
+        key=_form_key(key),
+        json={"note": note or None},
+    )
+    if error is not None:
         return await _cancel_page(request, lang, session, slot_id, 409, note, refusal(lang, error))
-    return redirect(
-        outcome_url(request, session, f"/{lang}/portal/slots/{slot_id}", "cancelled", str(slot_id))
+    return redirect_with_outcome(
+        request, session, f"/{lang}/portal/slots/{slot_id}", "cancelled", str(slot_id)
     )
 
 

@@ -17,13 +17,13 @@ from comptoir_web.i18n import Lang
 from comptoir_web.pages import LangDep, PageNotFound, _form_key, backends_of
 from comptoir_web.portal_base import (
     Json,
-    canonical_of,
-    new_key,
+    form_call,
+    form_page,
     outcome_of,
-    outcome_url,
     page,
     provider_of,
     redirect,
+    redirect_with_outcome,
     refusal,
     territory_zone,
 )
@@ -89,17 +89,11 @@ async def stripe_dashboard(request: Request, lang: LangDep, session: ProviderSes
     """Off to the provider's own Stripe Express dashboard. A link (GET), not a form: the
     pages may post forms to this site only, and the single-use sign-in link payments
     makes opens nothing but the signed-in provider's own dashboard."""
-    provider_id = provider_of(session)
-    try:
-        link: Json = await backends_of(request).call(
-            "payments",
-            "POST",
-            f"/v1/providers/{provider_id}/dashboard-link",
-            token=session.token,
-        )
-    except ApiError as error:
-        if error.status not in (403, 404, 409):
-            raise
+    path = f"/v1/providers/{provider_of(session)}/dashboard-link"
+    link, error = await form_call(
+        request, session, "payments", "POST", path, key=None, refused=(403, 404, 409)
+    )
+    if error is not None:
         return await _payouts_page(request, lang, session, 409, refusal(lang, error))
     return redirect(str(link["dashboard_url"]))
 
@@ -134,18 +128,17 @@ async def _webhooks_page(
     disabled = done.get("done") == "disabled" and any(
         e["id"] == done.get("e") and not e["enabled"] for e in endpoints
     )
-    return page(
+    return form_page(
         request,
         lang,
         session,
         "webhooks.html",
+        "/portal/webhooks",
         status_code,
         tz=await territory_zone(request, session),
         endpoints=endpoints,
         events=WEBHOOK_EVENTS,
-        key=new_key(),
         done="disabled" if disabled else "",
-        **canonical_of(request, "/portal/webhooks"),
         **context,
     )
 
@@ -173,21 +166,19 @@ async def add_endpoint(request: Request, lang: LangDep, session: ProviderSession
     if len(description) > 500:
         errors["description"] = i18n.translate(lang, "p_e_too_long", high=500)
     if not errors:
-        try:
-            created: Json = await backends_of(request).call(
-                "notifications",
-                "POST",
-                "/v1/webhook-endpoints",
-                token=session.token,
-                json={"url": url, "event_types": events, "description": description or None},
-                idempotency_key=_form_key(str(raw.get("key", ""))),
-            )
-        except ApiError as error:
-            if error.status not in (409, 422):
-                raise
-            errors["url"] = refusal(lang, error)
-        else:
+        created, error = await form_call(
+            request,
+            session,
+            "notifications",
+            "POST",
+            "/v1/webhook-endpoints",
+            key=_form_key(str(raw.get("key", ""))),
+            json={"url": url, "event_types": events, "description": description or None},
+            refused=(409, 422),
+        )
+        if error is None:
             return await _webhooks_page(request, lang, session, secret=created)
+        errors["url"] = refusal(lang, error)
     return await _webhooks_page(request, lang, session, 422, form=form, errors=errors)
 
 
@@ -212,17 +203,16 @@ async def rotate_secret(
     key: Annotated[str, Form()] = "",
 ) -> Response:
     endpoint = await _own_endpoint(request, session, endpoint_id)
-    try:
-        rotated: Json = await backends_of(request).call(
-            "notifications",
-            "POST",
-            f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
-            token=session.token,
-            idempotency_key=_form_key(key),
-        )
-    except ApiError as error:
-        if error.status not in (404, 409):
-            raise
+    rotated, error = await form_call(
+        request,
+        session,
+        "notifications",
+        "POST",
+        f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+        key=_form_key(key),
+        refused=(404, 409),
+    )
+    if error is not None:
         return await _webhooks_page(request, lang, session, 409, error=refusal(lang, error))
     return await _webhooks_page(
         request, lang, session, secret=rotated | {"url": endpoint["url"]}, rotated=True
@@ -237,10 +227,8 @@ async def disable_endpoint(
     await backends_of(request).call(
         "notifications", "DELETE", f"/v1/webhook-endpoints/{endpoint_id}", token=session.token
     )
-    return redirect(
-        outcome_url(
-            request, session, f"/{lang}/portal/webhooks", "disabled", "webhooks", e=str(endpoint_id)
-        )
+    return redirect_with_outcome(
+        request, session, f"/{lang}/portal/webhooks", "disabled", "webhooks", e=str(endpoint_id)
     )
 
 
@@ -271,11 +259,12 @@ async def _deliveries_page(
         params=params,
     )
     done = context.pop("done", {})
-    return page(
+    return form_page(
         request,
         lang,
         session,
         "deliveries.html",
+        f"/portal/webhooks/{endpoint_id}",
         status_code,
         tz=await territory_zone(request, session),
         done=str(done.get("done", "")),
@@ -285,8 +274,6 @@ async def _deliveries_page(
         offset=offset,
         page_size=DELIVERIES_PAGE,
         only=only,
-        key=new_key(),
-        **canonical_of(request, f"/portal/webhooks/{endpoint_id}"),
         **context,
     )
 
@@ -309,26 +296,19 @@ async def replay_delivery(
     key: Annotated[str, Form()] = "",
 ) -> Response:
     await _own_endpoint(request, session, endpoint_id)
-    try:
-        await backends_of(request).call(
-            "notifications",
-            "POST",
-            f"/v1/webhook-deliveries/{delivery_id}/replay",
-            token=session.token,
-            idempotency_key=_form_key(key),
-        )
-    except ApiError as error:
-        if error.status not in (404, 409):
-            raise
+    _, error = await form_call(
+        request,
+        session,
+        "notifications",
+        "POST",
+        f"/v1/webhook-deliveries/{delivery_id}/replay",
+        key=_form_key(key),
+        refused=(404, 409),
+    )
+    if error is not None:
         return await _deliveries_page(
             request, lang, session, endpoint_id, 409, error=refusal(lang, error)
         )
-    return redirect(
-        outcome_url(
-            request,
-            session,
-            f"/{lang}/portal/webhooks/{endpoint_id}",
-            "replayed",
-            str(endpoint_id),
-        )
+    return redirect_with_outcome(
+        request, session, f"/{lang}/portal/webhooks/{endpoint_id}", "replayed", str(endpoint_id)
     )

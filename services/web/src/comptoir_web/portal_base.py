@@ -73,10 +73,23 @@ def page(
     )
 
 
-def canonical_of(request: Request, address: str) -> dict[str, str]:
-    """``{"canonical": address}`` when the page answers a form (a POST), else nothing: a
-    page got by GET keeps its own address (and query) for the language switch."""
-    return {"canonical": address} if request.method != "GET" else {}
+def form_page(
+    request: Request,
+    lang: Lang,
+    session: Session,
+    name: str,
+    address: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A portal page holding forms: ``key`` is a fresh Idempotency-Key for them (pressing
+    twice, or reloading after a post, does the thing once). ``address`` is the page's GET
+    address without the language: shown in answer to a form (a POST), the page passes it
+    as ``canonical=`` so that the language switch leads to it; a page got by GET keeps its
+    own address (and query)."""
+    if request.method != "GET":
+        context["canonical"] = address
+    return page(request, lang, session, name, status_code, key=str(uuid.uuid4()), **context)
 
 
 async def territory_zone(request: Request, session: Session) -> str:
@@ -86,16 +99,16 @@ async def territory_zone(request: Request, session: Session) -> str:
     return str(territory.get("timezone") or i18n.DEFAULT_TZ)
 
 
-def outcome_url(
+def redirect_with_outcome(
     request: Request,
     session: Session,
     address: str,
     done: str,
     subject: str,
     **figures: int | str,
-) -> str:
-    """``address`` with a signed ``?done=`` saying what a form just did (for the success
-    message of the page it redirects to). Signed, bound to the provider and to the thing
+) -> RedirectResponse:
+    """Back to ``address`` (303) with a signed ``?done=`` saying what a form just did (for
+    the success message of that page). Signed, bound to the provider and to the thing
     changed (``subject``) and short-lived: a link someone crafts (``?done=cancelled&n=42``)
     shows no message, let alone made-up figures."""
     token = authority(request).sign(
@@ -103,7 +116,7 @@ def outcome_url(
         {"p": str(provider_of(session)), "s": subject, "done": done, **figures},
         OUTCOME_TTL,
     )
-    return f"{address}?done={token}"
+    return redirect(f"{address}?done={token}")
 
 
 def outcome_of(request: Request, session: Session, subject: str) -> Json:
@@ -126,8 +139,30 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def new_key() -> str:
-    return str(uuid.uuid4())
+async def form_call(
+    request: Request,
+    session: Session,
+    service: str,
+    method: str,
+    path: str,
+    *,
+    key: str | None,
+    json: Any = None,
+    refused: tuple[int, ...] = (404, 409, 422),
+) -> tuple[Any, ApiError | None]:
+    """What a portal form asks of a service, sent with the provider's token and ``key`` as
+    its Idempotency-Key (None: none): ``(answer, None)``, or ``(None, error)`` when the
+    service refuses with one of the ``refused`` statuses, which the form's page shows in
+    place (see ``refusal``). Any other failure goes up to the error page."""
+    try:
+        answer = await backends_of(request).call(
+            service, method, path, token=session.token, json=json, idempotency_key=key
+        )
+    except ApiError as error:
+        if error.status not in refused:
+            raise
+        return None, error
+    return answer, None
 
 
 async def all_reservations(request: Request, session: Session, params: Json) -> list[Json]:

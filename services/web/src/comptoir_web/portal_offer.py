@@ -17,13 +17,12 @@ from comptoir_web.i18n import Lang, local_date
 from comptoir_web.pages import LangDep, PageNotFound, _form_key, backends_of
 from comptoir_web.portal_base import (
     Json,
-    canonical_of,
-    new_key,
+    form_call,
+    form_page,
     outcome_of,
-    outcome_url,
     page,
     provider_of,
-    redirect,
+    redirect_with_outcome,
     refusal,
 )
 from comptoir_web.portal_views import (
@@ -115,17 +114,16 @@ async def _activity_page(
     context.setdefault("slot_form", {"date": local_date(now, tz).isoformat(), "repeat": "1"})
     context.setdefault("slot_errors", {})
     context.setdefault("done", {})
-    return page(
+    return form_page(
         request,
         lang,
         session,
         "activity.html",
+        f"/portal/activities/{activity['id']}",
         status_code,
         tz=tz,
         activity=activity,
         departures=departures,
-        key=new_key(),
-        **canonical_of(request, f"/portal/activities/{activity['id']}"),
         **context,
     )
 
@@ -237,29 +235,24 @@ async def edit_activity(
     form = {k: str(v) for k, v in (await request.form()).items()}
     body, errors = _changes(activity, form, lang)
     if not errors:
-        try:
-            await backends_of(request).call(
-                "catalog",
-                "PATCH",
-                f"/v1/activities/{activity_id}",
-                token=session.token,
-                json=body,
-                idempotency_key=_form_key(form.get("key")),
+        _, error = await form_call(
+            request,
+            session,
+            "catalog",
+            "PATCH",
+            f"/v1/activities/{activity_id}",
+            key=_form_key(form.get("key")),
+            json=body,
+        )
+        if error is None:
+            return redirect_with_outcome(
+                request,
+                session,
+                f"/{lang}/portal/activities/{activity_id}",
+                "saved",
+                str(activity_id),
             )
-        except ApiError as error:
-            if error.status not in (404, 409, 422):
-                raise
-            errors = field_errors(error, activity["units"], lang)
-        else:
-            return redirect(
-                outcome_url(
-                    request,
-                    session,
-                    f"/{lang}/portal/activities/{activity_id}",
-                    "saved",
-                    str(activity_id),
-                )
-            )
+        errors = field_errors(error, activity["units"], lang)
     return await _activity_page(request, lang, session, activity, 422, form=form, errors=errors)
 
 
@@ -302,22 +295,20 @@ async def add_departures(
         moment = start if day == 0 else _same_local_time(start, day, tz, form)
         if moment is None:
             continue
-        try:
-            await backends_of(request).call(
-                "catalog",
-                "POST",
-                f"/v1/activities/{activity_id}/slots",
-                token=session.token,
-                json={
-                    "start": moment.isoformat(),
-                    "duration_minutes": numbers["duration"],
-                    "capacity": numbers["capacity"],
-                },
-                idempotency_key=f"{key}-{day}",
-            )
-        except ApiError as error:
-            if error.status not in (404, 409, 422):
-                raise
+        _, error = await form_call(
+            request,
+            session,
+            "catalog",
+            "POST",
+            f"/v1/activities/{activity_id}/slots",
+            key=f"{key}-{day}",
+            json={
+                "start": moment.isoformat(),
+                "duration_minutes": numbers["duration"],
+                "capacity": numbers["capacity"],
+            },
+        )
+        if error is not None:
             message = refusal(lang, error)
             if added:
                 message = i18n.translate(lang, "p_slots_partly", n=added) + " " + message
@@ -325,15 +316,13 @@ async def add_departures(
                 request, lang, session, activity, 409, slot_form=form, slot_errors={"form": message}
             )
         added += 1
-    return redirect(
-        outcome_url(
-            request,
-            session,
-            f"/{lang}/portal/activities/{activity_id}",
-            "slots",
-            str(activity_id),
-            n=added,
-        )
+    return redirect_with_outcome(
+        request,
+        session,
+        f"/{lang}/portal/activities/{activity_id}",
+        "slots",
+        str(activity_id),
+        n=added,
     )
 
 

@@ -409,24 +409,27 @@ def test_the_catalogue_lists_every_activity_with_its_state(
     assert f'href="/en/activities/{kayak["id"]}"' in page.text
 
 
+def _failed_refund(reservation_id: str, failure_reason: str) -> dict[str, object]:
+    """A 70 € refund to a visitor of the kayak provider that Stripe refused."""
+    return {
+        "reservation_id": reservation_id,
+        "provider_id": KAYAK,
+        "refund_id": "re_1",
+        "amount_cents": 7000,
+        "currency": "EUR",
+        "status": "FAILED",
+        "reason": "visitor-cancelled",
+        "failure_reason": failure_reason,
+        "created_at": "2026-11-20T10:00:00Z",
+        "updated_at": "2026-11-21T10:00:00Z",
+    }
+
+
 def test_the_follow_up_lists_failed_refunds_and_disputes(
     office: TestClient, fake: OfficeFakes
 ) -> None:
     reservation = str(uuid.uuid4())
-    fake.failed_refunds.append(
-        {
-            "reservation_id": reservation,
-            "provider_id": KAYAK,
-            "refund_id": "re_1",
-            "amount_cents": 7000,
-            "currency": "EUR",
-            "status": "FAILED",
-            "reason": "visitor-cancelled",
-            "failure_reason": "expired_or_canceled_card",
-            "created_at": "2026-11-20T10:00:00Z",
-            "updated_at": "2026-11-21T10:00:00Z",
-        }
-    )
+    fake.failed_refunds.append(_failed_refund(reservation, "expired_or_canceled_card"))
     disputed = str(uuid.uuid4())
     fake.disputes.append(
         {
@@ -523,20 +526,7 @@ def test_refund_failures_are_in_words_or_said_unknown(
     office: TestClient, fake: OfficeFakes
 ) -> None:
     for reason in ("lost_or_stolen_card", "<b>new_code</b>"):
-        fake.failed_refunds.append(
-            {
-                "reservation_id": str(uuid.uuid4()),
-                "provider_id": KAYAK,
-                "refund_id": "re_1",
-                "amount_cents": 7000,
-                "currency": "EUR",
-                "status": "FAILED",
-                "reason": "visitor-cancelled",
-                "failure_reason": reason,
-                "created_at": "2026-11-20T10:00:00Z",
-                "updated_at": "2026-11-21T10:00:00Z",
-            }
-        )
+        fake.failed_refunds.append(_failed_refund(str(uuid.uuid4()), reason))
     page = office.get("/fr/office/follow-up").text
     assert "Carte du visiteur déclarée perdue ou volée" in page
     assert '<code lang="en">&lt;b&gt;new_code&lt;/b&gt;</code>' in page

@@ -39,6 +39,22 @@ def _key(page: str, action: str) -> str:
     return found.group(1)
 
 
+def _unfinished_account(fake: PortalFakes, **state: object) -> None:
+    """Provider A's Stripe account, onboarding not finished (no charges nor payouts, past
+    due), with ``state`` (``details_submitted``, ``requirements_due``...) on top."""
+    fake.accounts[str(PROVIDER_A)] = {
+        "provider_id": str(PROVIDER_A),
+        "territory_id": "x",
+        "account_id": "acct_1",
+        "charges_enabled": False,
+        "payouts_enabled": False,
+        "details_submitted": False,
+        "disabled_reason": "requirements.past_due",
+        "requirements_due": [],
+        **state,
+    }
+
+
 def _soon() -> timedelta:
     """A departure later today or early tomorrow (inside the check-in window)."""
     return timedelta(hours=3)
@@ -377,16 +393,7 @@ def test_adding_departures_in_local_time(client: TestClient, fake: PortalFakes) 
 def test_payouts_show_the_account_and_the_dashboard_waits_for_onboarding(
     client: TestClient, fake: PortalFakes
 ) -> None:
-    fake.accounts[str(PROVIDER_A)] = {
-        "provider_id": str(PROVIDER_A),
-        "territory_id": "x",
-        "account_id": "acct_1",
-        "charges_enabled": False,
-        "payouts_enabled": False,
-        "details_submitted": False,
-        "disabled_reason": "requirements.past_due",
-        "requirements_due": ["external_account"],
-    }
+    _unfinished_account(fake, details_submitted=False, requirements_due=["external_account"])
     fake.payouts[str(PROVIDER_A)] = [
         {
             "payout_id": "po_1",
@@ -751,22 +758,17 @@ def test_the_french_export_uses_semicolons_and_decimal_commas(
 def test_stripe_codes_are_shown_in_words_and_unknown_ones_marked_english(
     client: TestClient, fake: PortalFakes
 ) -> None:
-    fake.accounts[str(PROVIDER_A)] = {
-        "provider_id": str(PROVIDER_A),
-        "territory_id": "x",
-        "account_id": "acct_1",
-        "charges_enabled": False,
-        "payouts_enabled": False,
-        "details_submitted": True,
-        "disabled_reason": "requirements.past_due",
-        "requirements_due": [
+    _unfinished_account(
+        fake,
+        details_submitted=True,
+        requirements_due=[
             "external_account",
             "individual.verification.document",
             "representative.address.city",
             "tos_acceptance.date",
             "brand_new.requirement",
         ],
-    }
+    )
     payout = {"provider_id": str(PROVIDER_A), "amount_cents": 5000, "currency": "EUR"}
     fake.payouts[str(PROVIDER_A)] = [
         payout
