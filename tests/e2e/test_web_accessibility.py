@@ -117,6 +117,7 @@ def test_the_main_pages_meet_wcag_a_and_aa(
         (f"{web}/fr/office/", cookies["office"]),
         (f"{web}/fr/office/providers", cookies["office"]),
         (f"{web}/fr/office/catalogue", cookies["office"]),
+        (f"{web}/fr/office/activities/{offer.activity_id}", cookies["office"]),
         (f"{web}/fr/office/follow-up", cookies["office"]),
     ]
     problems = [p for url, cookie in pages for p in _violations(browser, url, cookie, web)]

@@ -26,10 +26,10 @@ COLUMN_VALUES_UP_TO = 16
 
 #: Geometry of the horizontal bar chart.
 ROW_HEIGHT = 30
-LABEL_WIDTH = 150
+LABEL_WIDTH = 215
 BAR_AREA = 200
 VALUE_WIDTH = 110
-LABEL_CHARS = 22
+LABEL_CHARS = 30
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ observatory it shares with its providers (``/{lang}/observatory/{grant}``).
   (inline SVG) and tables, each table downloadable as CSV;
 - the providers with their Stripe onboarding state and revenue, a form to add one, and
   the onboarding link to send them;
-- the catalogue of the territory's activities and whether visitors can book them;
+- the catalogue of the territory's activities and whether visitors can book them, each
+  editable with the provider portal's form (the provider sees the change);
 - the follow-up of failed refunds and disputes.
 
 The share link is a grant the web signs itself (audience ``comptoir-observatory-share``,
@@ -70,6 +71,8 @@ from comptoir_web.pages import (
     render,
     settings_of,
 )
+from comptoir_web.portal_base import outcome_of, redirect_with_outcome
+from comptoir_web.portal_offer import activity_form, activity_in_reach, save_activity
 from comptoir_web.views import lowest_price
 
 log = logging.getLogger("comptoir.web.office")
@@ -237,6 +240,17 @@ i18n.extend(
             "office_col_price": "À partir de",
             "office_col_bookable": "Réservable",
             "office_public_page": "Page publique",
+            "office_edit": "Modifier",
+            "office_back_catalogue": "← Catalogue du territoire",
+            "office_activity_of": "Activité de {provider}.",
+            "office_activity_shared": "Vous modifiez l'activité d'un prestataire : ce que "
+            "vous enregistrez ici, {provider} le voit aussitôt dans son espace, et les "
+            "visiteurs sur la page publique.",
+            "office_activity_saved": "Activité enregistrée. {provider} voit la modification "
+            "dans son espace ; les nouveaux prix s'appliquent aux prochaines réservations.",
+            "office_departures_title": "Départs",
+            "office_departures_by_provider": "Les départs de cette activité sont ajoutés par "
+            "{provider}, depuis son espace prestataire.",
             "office_follow_up_title": "Remboursements et litiges à suivre",
             "office_failed_refunds": "Remboursements en échec",
             "office_failed_refunds_help": "Ces visiteurs n'ont pas reçu leur remboursement : "
@@ -409,6 +423,16 @@ i18n.extend(
             "office_col_price": "From",
             "office_col_bookable": "Bookable",
             "office_public_page": "Public page",
+            "office_edit": "Edit",
+            "office_back_catalogue": "← The territory's catalogue",
+            "office_activity_of": "Activity of {provider}.",
+            "office_activity_shared": "You are editing a provider's activity: what you save "
+            "here, {provider} sees at once in its portal, and visitors on the public page.",
+            "office_activity_saved": "Activity saved. {provider} sees the change in its "
+            "portal; new prices apply to the next bookings.",
+            "office_departures_title": "Departures",
+            "office_departures_by_provider": "Departures of this activity are added by "
+            "{provider}, from its provider portal.",
             "office_follow_up_title": "Refunds and disputes to follow up",
             "office_failed_refunds": "Failed refunds",
             "office_failed_refunds_help": "These visitors did not get their refund: contact "
@@ -1121,6 +1145,70 @@ async def catalogue_page(request: Request, lang: LangDep, session: OfficeSession
         rows=rows,
         accounts_missing=not complete,
     )
+
+
+# --- an activity of the catalogue ------------------------------------------------------
+
+
+async def _activity_page(
+    request: Request,
+    lang: Lang,
+    session: Session,
+    activity: Json,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """The portal's edit form of the activity in the console frame, naming its provider
+    (who sees what the office saves). Adding departures stays the provider's."""
+    provider: Json = await backends_of(request).call(
+        "catalog", "GET", f"/v1/providers/{activity['provider_id']}", token=session.token
+    )
+    context.setdefault("form", activity_form(activity))
+    context.setdefault("errors", {})
+    context.setdefault("done", {})
+    if request.method != "GET":
+        context["canonical"] = f"/office/activities/{activity['id']}"
+    return _console(
+        request,
+        lang,
+        session,
+        "office/activity.html",
+        status_code,
+        activity=activity,
+        provider_name=str(provider["name"]),
+        form_action=f"/{lang}/office/activities/{activity['id']}",
+        key=str(uuid.uuid4()),
+        **context,
+    )
+
+
+@router.get("/{lang}/office/activities/{activity_id}")
+async def activity_page(
+    request: Request, lang: LangDep, activity_id: uuid.UUID, session: OfficeSession
+) -> Response:
+    activity = await activity_in_reach(request, session, activity_id)
+    done = outcome_of(request, session, str(activity_id))
+    return await _activity_page(request, lang, session, activity, done=done)
+
+
+@router.post("/{lang}/office/activities/{activity_id}")
+async def edit_activity(
+    request: Request, lang: LangDep, activity_id: uuid.UUID, session: OfficeSession
+) -> Response:
+    """The portal's form, sent to catalog with the office's token: catalog takes the
+    territory's admin as well as the owning provider."""
+    activity = await activity_in_reach(request, session, activity_id)
+    form, errors = await save_activity(request, lang, session, activity)
+    if not errors:
+        log.info("activity changed by the office", extra={"activity_id": str(activity_id)})
+        return redirect_with_outcome(
+            request,
+            session,
+            f"/{lang}/office/activities/{activity_id}",
+            "saved",
+            str(activity_id),
+        )
+    return await _activity_page(request, lang, session, activity, 422, form=form, errors=errors)
 
 
 # --- follow-up -------------------------------------------------------------------------

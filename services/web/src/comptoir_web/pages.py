@@ -57,6 +57,9 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+#: A capital for the first letter only ("Samedi 28 novembre"): CSS ``capitalize`` would
+#: capitalise every word, which French does not.
+templates.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]
 
 #: Cookie name prefixes (then the id in hex) of the visitor tokens kept for the visitor.
 TOKEN_COOKIE = "cpt_r_"  # noqa: S105 - a cookie name, not a secret

@@ -99,6 +99,14 @@ async def territory_zone(request: Request, session: Session) -> str:
     return str(territory.get("timezone") or i18n.DEFAULT_TZ)
 
 
+def _outcome_holder(session: Session) -> str:
+    """Whose outcome a signed ``?done=`` is: the provider's, or the office's of the
+    territory (any of its staff; never a provider's, though both may change an activity)."""
+    if session.is_admin:
+        return f"office:{session.territory_id}"
+    return str(provider_of(session))
+
+
 def redirect_with_outcome(
     request: Request,
     session: Session,
@@ -108,12 +116,13 @@ def redirect_with_outcome(
     **figures: int | str,
 ) -> RedirectResponse:
     """Back to ``address`` (303) with a signed ``?done=`` saying what a form just did (for
-    the success message of that page). Signed, bound to the provider and to the thing
-    changed (``subject``) and short-lived: a link someone crafts (``?done=cancelled&n=42``)
-    shows no message, let alone made-up figures."""
+    the success message of that page). Signed, bound to who did it (the provider, or the
+    office of the territory) and to the thing changed (``subject``) and short-lived: a link
+    someone crafts (``?done=cancelled&n=42``) shows no message, let alone made-up
+    figures."""
     token = authority(request).sign(
         OUTCOME_AUDIENCE,
-        {"p": str(provider_of(session)), "s": subject, "done": done, **figures},
+        {"p": _outcome_holder(session), "s": subject, "done": done, **figures},
         OUTCOME_TTL,
     )
     return redirect(f"{address}?done={token}")
@@ -121,8 +130,8 @@ def redirect_with_outcome(
 
 def outcome_of(request: Request, session: Session, subject: str) -> Json:
     """The outcome a redirect carried in ``?done=`` (``{"done": kind, ...figures}``), if
-    this site signed it for this provider and this subject, in the last minutes; else
-    ``{}`` (no message)."""
+    this site signed it for this provider (or this territory's office) and this subject,
+    in the last minutes; else ``{}`` (no message)."""
     token = request.query_params.get("done", "")
     if not token:
         return {}
@@ -130,7 +139,7 @@ def outcome_of(request: Request, session: Session, subject: str) -> Json:
         claims = authority(request).read(OUTCOME_AUDIENCE, token)
     except jwt.PyJWTError:
         return {}
-    if claims.get("p") != str(provider_of(session)) or claims.get("s") != subject:
+    if claims.get("p") != _outcome_holder(session) or claims.get("s") != subject:
         return {}
     return claims
 
@@ -150,7 +159,8 @@ async def form_call(
     json: Any = None,
     refused: tuple[int, ...] = (404, 409, 422),
 ) -> tuple[Any, ApiError | None]:
-    """What a portal form asks of a service, sent with the provider's token and ``key`` as
+    """What a form asks of a service, sent with the session's token (the provider's, or the
+    office's on the office pages sharing the portal's forms) and ``key`` as
     its Idempotency-Key (None: none): ``(answer, None)``, or ``(None, error)`` when the
     service refuses with one of the ``refused`` statuses, which the form's page shows in
     place (see ``refusal``). Any other failure goes up to the error page."""

@@ -1,5 +1,10 @@
 """The provider's activities in the portal: whether visitors can book them, their texts,
-prices and booking cutoff, and new departures typed in the activity's local time."""
+prices and booking cutoff, and new departures typed in the activity's local time.
+
+The edit form of an activity (``portal/_activity_form.html``, read by ``activity_form``,
+checked and sent by ``save_activity``) also serves the office console, whose staff edit
+any activity of their territory (catalog takes the territory's admin token as well as the
+owning provider's)."""
 
 from __future__ import annotations
 
@@ -58,8 +63,10 @@ async def activities_page(request: Request, lang: LangDep, session: ProviderSess
     )
 
 
-async def _own_activity(request: Request, session: Session, activity_id: uuid.UUID) -> Json:
-    """The provider's activity; another provider's is not found, like a missing one."""
+async def activity_in_reach(request: Request, session: Session, activity_id: uuid.UUID) -> Json:
+    """The activity the session may change: a provider's own, or any of the office's
+    territory. Another provider's or another territory's is not found, like a missing one
+    (the page does not tell what exists elsewhere)."""
     try:
         activity: Json = await backends_of(request).call(
             "catalog", "GET", f"/v1/activities/{activity_id}"
@@ -68,12 +75,17 @@ async def _own_activity(request: Request, session: Session, activity_id: uuid.UU
         if error.status == 404:
             raise PageNotFound from error
         raise
-    if activity["provider_id"] != str(provider_of(session)):
+    if session.is_admin:
+        mine = activity.get("territory_id") == str(session.territory_id)
+    else:
+        mine = activity["provider_id"] == str(provider_of(session))
+    if not mine:
         raise PageNotFound
     return activity
 
 
-def _form_of(activity: Json) -> dict[str, str]:
+def activity_form(activity: Json) -> dict[str, str]:
+    """The edit form's fields filled with the activity as catalog has it."""
     form = {
         "title_fr": activity["title"].get("fr", ""),
         "title_en": activity["title"].get("en", ""),
@@ -109,7 +121,7 @@ async def _activity_page(
             "activity_id": activity["id"],
         },
     )
-    context.setdefault("form", _form_of(activity))
+    context.setdefault("form", activity_form(activity))
     context.setdefault("errors", {})
     context.setdefault("slot_form", {"date": local_date(now, tz).isoformat(), "repeat": "1"})
     context.setdefault("slot_errors", {})
@@ -124,6 +136,7 @@ async def _activity_page(
         tz=tz,
         activity=activity,
         departures=departures,
+        form_action=f"/{lang}/portal/activities/{activity['id']}",
         **context,
     )
 
@@ -132,7 +145,7 @@ async def _activity_page(
 async def activity_page(
     request: Request, lang: LangDep, activity_id: uuid.UUID, session: ProviderSession
 ) -> Response:
-    activity = await _own_activity(request, session, activity_id)
+    activity = await activity_in_reach(request, session, activity_id)
     done = outcome_of(request, session, str(activity_id))
     return await _activity_page(request, lang, session, activity, done=done)
 
@@ -231,29 +244,40 @@ def _field_message(item: Json, lang: Lang) -> str:
 async def edit_activity(
     request: Request, lang: LangDep, activity_id: uuid.UUID, session: ProviderSession
 ) -> Response:
-    activity = await _own_activity(request, session, activity_id)
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    body, errors = _changes(activity, form, lang)
+    activity = await activity_in_reach(request, session, activity_id)
+    form, errors = await save_activity(request, lang, session, activity)
     if not errors:
-        _, error = await form_call(
+        return redirect_with_outcome(
             request,
             session,
-            "catalog",
-            "PATCH",
-            f"/v1/activities/{activity_id}",
-            key=_form_key(form.get("key")),
-            json=body,
+            f"/{lang}/portal/activities/{activity_id}",
+            "saved",
+            str(activity_id),
         )
-        if error is None:
-            return redirect_with_outcome(
-                request,
-                session,
-                f"/{lang}/portal/activities/{activity_id}",
-                "saved",
-                str(activity_id),
-            )
-        errors = field_errors(error, activity["units"], lang)
     return await _activity_page(request, lang, session, activity, 422, form=form, errors=errors)
+
+
+async def save_activity(
+    request: Request, lang: Lang, session: Session, activity: Json
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The edit form posted, checked, then sent to catalog (``PATCH``) with the session's
+    token: the form as typed, and its fields' errors (none: catalog took the change)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    body, errors = _changes(activity, form, lang)
+    if errors:
+        return form, errors
+    _, error = await form_call(
+        request,
+        session,
+        "catalog",
+        "PATCH",
+        f"/v1/activities/{activity['id']}",
+        key=_form_key(form.get("key")),
+        json=body,
+    )
+    if error is not None:
+        return form, field_errors(error, activity["units"], lang)
+    return form, {}
 
 
 @router.post("/{lang}/portal/activities/{activity_id}/slots")
@@ -262,7 +286,7 @@ async def add_departures(
 ) -> Response:
     """One departure, or the same time every day for a few days, typed in the activity's
     local time (its time zone, summer or winter time as the day has it)."""
-    activity = await _own_activity(request, session, activity_id)
+    activity = await activity_in_reach(request, session, activity_id)
     tz = activity.get("timezone") or i18n.DEFAULT_TZ
     form = {k: str(v).strip() for k, v in (await request.form()).items()}
     errors: dict[str, str] = {}

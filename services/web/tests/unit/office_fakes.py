@@ -1,6 +1,7 @@
 """The in-memory services of ``web_fakes`` with what the office console reads besides:
-catalog's providers, booking's observatory, payments' report, accounts, onboarding links,
-failed refunds and disputes. Every call is recorded with its bearer token."""
+catalog's providers and activity changes, booking's observatory, payments' report,
+accounts, onboarding links, failed refunds and disputes. Every call is recorded with its
+bearer token."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 from web_fakes import TERRITORY, FakeServices, problem
 
 Json = dict[str, Any]
@@ -141,6 +143,10 @@ class OfficeFakes(FakeServices):
     refuse_provider: httpx.Response | None = None
     #: (service, method, path, query, bearer token) of every call.
     calls: list[tuple[str, str, str, dict[str, str], str]] = field(default_factory=list)
+    #: (activity id, body, bearer token's claims) of every activity change catalog took.
+    activity_changes: list[tuple[str, Json, Json]] = field(default_factory=list)
+    #: Answer the next activity change with this problem.
+    refuse_activity: httpx.Response | None = None
 
     def __post_init__(self) -> None:
         self.accounts.setdefault(
@@ -189,6 +195,8 @@ class OfficeFakes(FakeServices):
         self, request: httpx.Request, service: str, parts: list[str], token: str
     ) -> httpx.Response | None:
         method = request.method
+        if service == "catalog" and parts[1:2] == ["activities"] and method == "PATCH":
+            return self._change_activity(request, parts[2], token)
         if service == "catalog" and parts[1:2] == ["territories"] and parts[2] == str(TERRITORY):
             return httpx.Response(
                 200,
@@ -272,3 +280,32 @@ class OfficeFakes(FakeServices):
             200,
             json={"items": items, "total": len(self.providers), "limit": limit, "offset": offset},
         )
+
+    def _change_activity(
+        self, request: httpx.Request, activity_id: str, token: str
+    ) -> httpx.Response:
+        """Like catalog: the territory's admin or the owning provider may change it."""
+        activity = next((a for a in self.activities if a["id"] == activity_id), None)
+        try:
+            caller: Json = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return problem(401, "unauthorized", "A bearer token is needed.")
+        allowed = activity is not None and (
+            (
+                caller.get("role") == "admin"
+                and caller.get("territory_id") == activity["territory_id"]
+            )
+            or (
+                caller.get("role") == "provider"
+                and caller.get("provider_id") == activity["provider_id"]
+            )
+        )
+        if activity is None or not allowed:
+            return problem(404, "not-found", "activity not found")
+        if self.refuse_activity is not None:
+            refused, self.refuse_activity = self.refuse_activity, None
+            return refused
+        body: Json = json.loads(request.content)
+        self.activity_changes.append((activity_id, body, caller))
+        activity.update(body)
+        return httpx.Response(200, json=activity)

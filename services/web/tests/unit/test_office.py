@@ -7,6 +7,7 @@ import io
 import re
 import uuid
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -402,11 +403,159 @@ def test_the_catalogue_lists_every_activity_with_its_state(
     assert page.status_code == 200
     rows = re.findall(r'<tr id="activity-[^"]+">(.*?)</tr>', page.text, re.S)
     assert [html_text(r) for r in rows] == [
-        "Sunset kayak Kayak Embrun On the water Embrun Bookable €35.00",
+        "Sunset kayak Kayak Embrun On the water Embrun Bookable €35.00 Edit · Sunset kayak",
         "Twilight hike Rando Chorges Walks and hikes Chorges Not bookable Stripe onboarding "
-        "started, not finished €20.00",
+        "started, not finished €20.00 Edit · Twilight hike",
     ]
     assert f'href="/en/activities/{kayak["id"]}"' in page.text
+    assert f'href="/en/office/activities/{hike["id"]}"' in page.text
+
+
+# --- an activity of the catalogue ----------------------------------------------------------
+
+
+def _kayak(fake: OfficeFakes) -> dict[str, Any]:
+    activity = fake.add_activity(
+        "Sunset kayak", "nautical", "Embrun", [("adult", 3500), ("child", 2000)], []
+    )
+    activity.update(provider_id=KAYAK, bookable=True)
+    return activity
+
+
+EDIT_FORM = {
+    "title_fr": "Kayak au crépuscule",
+    "title_en": "Twilight kayak",
+    "description_fr": "Une sortie au soleil couchant.",
+    "description_en": "An outing at sunset.",
+    "meeting_point": "Plage de la base nautique",
+    "what_to_bring": "",
+    "price_adult": "42,50",
+    "price_child": "20",
+    "cutoff_minutes": "120",
+}
+
+
+def _field(page: str, name: str) -> str:
+    """The text under the field ``name`` (its error message), up to the end of its block."""
+    return html_text(page.split(f'id="{name}"', 1)[1].split("</div>", 1)[0])
+
+
+def test_the_office_edits_an_activity_of_its_territory(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    activity = _kayak(fake)
+    address = f"/fr/office/activities/{activity['id']}"
+    page = office.get(address)
+    assert page.status_code == 200
+    text = html_text(page.text)
+    assert "Activité de Kayak Embrun." in text
+    assert "Kayak Embrun le voit aussitôt dans son espace" in text
+    assert "ajoutés par Kayak Embrun, depuis son espace prestataire" in text
+    assert '<a href="/fr/office/catalogue" aria-current="page">' in page.text
+    assert '<p class="crumb"><a href="/fr/office/catalogue">' in page.text
+    assert f'action="{address}"' in page.text
+    assert 'value="Sunset kayak"' in page.text and 'value="35"' in page.text
+    assert 'id="done"' not in page.text
+
+    saved = office.post(address, data=EDIT_FORM | {"key": "k-1"}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith(f"{address}?done=")
+    [(changed_id, body, caller)] = fake.activity_changes
+    assert changed_id == activity["id"]
+    assert caller["role"] == "admin" and caller["territory_id"] == str(TERRITORY)
+    assert body["title"] == {"fr": "Kayak au crépuscule", "en": "Twilight kayak"}
+    assert body["meeting_point"] == "Plage de la base nautique"
+    assert body["what_to_bring"] is None and body["cutoff_minutes"] == 120
+    assert [(u["id"], u["price_cents"]) for u in body["units"]] == [
+        ("adult", 4250),
+        ("child", 2000),
+    ]
+
+    after = office.get(saved.headers["location"])
+    assert after.status_code == 200
+    assert _section(after.text, "done") == (
+        "Activité enregistrée. Kayak Embrun voit la modification dans son espace ; "
+        "les nouveaux prix s'appliquent aux prochaines réservations."
+    )
+    assert 'value="Kayak au crépuscule"' in after.text and 'value="42.50"' in after.text
+
+
+def test_only_a_confirmation_the_office_was_given_is_shown(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    activity = _kayak(fake)
+    address = f"/fr/office/activities/{activity['id']}"
+    assert 'id="done"' not in office.get(f"{address}?done=saved").text
+    # the provider's own confirmation (from its portal) is not the office's
+    providers = _authority(office).sign(
+        "portal-outcome", {"p": KAYAK, "s": activity["id"], "done": "saved"}, timedelta(minutes=5)
+    )
+    assert 'id="done"' not in office.get(f"{address}?done={providers}").text
+
+
+def test_a_wrong_price_is_refused_at_its_field_without_asking_catalog(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    activity = _kayak(fake)
+    bad = office.post(
+        f"/en/office/activities/{activity['id']}", data=EDIT_FORM | {"price_adult": "12,5x"}
+    )
+    assert bad.status_code == 422
+    assert not fake.activity_changes
+    assert "Enter a price in euros, like 12 or 12.50." in _field(bad.text, "price_adult")
+    assert 'value="12,5x"' in bad.text
+
+
+def test_catalogs_refusal_is_shown_at_the_fields_and_the_language_switch_works(
+    office: TestClient, fake: OfficeFakes
+) -> None:
+    activity = _kayak(fake)
+    fake.refuse_activity = problem(
+        422,
+        "validation",
+        "With these changes the activity would not be valid; see errors for each field.",
+        errors=[
+            {"location": ["body", "title", "en"], "message": "x", "type": "string_too_long"},
+            {"location": ["body", "units", 1, "price_cents"], "message": "no", "type": "x"},
+        ],
+    )
+    address = f"/office/activities/{activity['id']}"
+    refused = office.post(f"/fr{address}", data=EDIT_FORM)
+    assert refused.status_code == 422
+    assert not fake.activity_changes
+    assert "Certains champs sont à corriger." in _section(refused.text, "form-errors")
+    assert "Texte trop long." in _field(refused.text, "title_en")
+    assert "Le service a refusé cette demande." in _field(refused.text, "price_child")
+    assert 'aria-invalid="true"' in refused.text.split('id="title_en"', 1)[1].split(">", 1)[0]
+    assert 'value="Kayak au crépuscule"' in refused.text  # what was typed stays
+    switch = re.search(r'<a href="([^"]+)" hreflang="en"', refused.text)
+    assert switch and switch.group(1) == f"/en{address}"
+    english = office.get(switch.group(1))
+    assert english.status_code == 200
+    assert "Activity of Kayak Embrun." in html_text(english.text)
+
+
+def test_another_territorys_activity_is_not_found(office: TestClient, fake: OfficeFakes) -> None:
+    elsewhere = _kayak(fake)
+    elsewhere["territory_id"] = str(uuid.uuid4())
+    address = f"/en/office/activities/{elsewhere['id']}"
+    page = office.get(address)
+    assert page.status_code == 404
+    assert "Sunset kayak" not in page.text
+    assert office.post(address, data=EDIT_FORM).status_code == 404
+    assert not fake.activity_changes
+    assert office.get(f"/en/office/activities/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_provider_cannot_open_the_offices_activity_page(
+    client: TestClient, fake: OfficeFakes
+) -> None:
+    activity = _kayak(fake)
+    sign_in(client, provider_identity(KAYAK))
+    address = f"/en/office/activities/{activity['id']}"
+    assert client.get(address).status_code == 403
+    assert client.post(address, data=EDIT_FORM).status_code == 403
+    assert not fake.activity_changes
 
 
 def _failed_refund(reservation_id: str, failure_reason: str) -> dict[str, object]:
