@@ -53,5 +53,7 @@ lint: bootstrap ## ruff and mypy
 lock: ## Re-pin requirements.txt from requirements.in
 	@uv pip compile -q requirements.in -o requirements.txt
 
-clean: down ## Stop everything and delete local state (keeps downloads in .cache)
+clean: bootstrap ## Stop everything, drop the databases and delete local state (keeps downloads in .cache)
+	@$(COMPTOIR) purge
+	@$(COMPTOIR) down
 	rm -rf .local

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -125,6 +126,21 @@ def down() -> None:
     Platform().stop(_step)
     infra.down(_step)
     console.print("[green]stopped[/green]")
+
+
+@app.command()
+def purge() -> None:
+    """Drop the platform's databases (PostgreSQL keeps them outside .local/): with
+    `make clean`, the next `make up` starts from nothing, like on a fresh machine."""
+    postgres = infra.get("postgres")
+    if not postgres.is_ready():
+        if postgres.pid() is None and not shutil.which("pg_ctlcluster"):
+            console.print("PostgreSQL is not installed: no database to drop")
+            return
+        postgres.start()
+        postgres.wait_ready()
+    dropped = infra.drop_comptoir_databases()
+    console.print(f"dropped {len(dropped)} database(s): {', '.join(dropped) or 'none'}")
 
 
 @app.command()

@@ -19,7 +19,14 @@ from .browser import axe_script_path, chromium_path
 from .collector import Collector, clear_spans, read_spans
 from .kafka import Kafka, delete_topics, ensure_topics, list_topics
 from .mailbox import Mailbox, clear_messages, list_messages, read_message
-from .postgres import Postgres, database_url, drop_database, ensure_databases, recreate_database
+from .postgres import (
+    Postgres,
+    database_url,
+    drop_comptoir_databases,
+    drop_database,
+    ensure_databases,
+    recreate_database,
+)
 from .procs import log_path, process_status, start_process, stop_process
 from .redis import Redis
 from .stripe_mock import StripeMock
@@ -91,6 +98,7 @@ __all__ = [
     "database_url",
     "delete_topics",
     "down",
+    "drop_comptoir_databases",
     "drop_database",
     "ensure_databases",
     "ensure_topics",

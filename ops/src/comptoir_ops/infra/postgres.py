@@ -82,6 +82,15 @@ def drop_database(name: str) -> None:
     psql("SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \\gexec\n", {"db": name})
 
 
+def drop_comptoir_databases() -> list[str]:
+    """Drop every database of the platform (``comptoir_*``: the demo's, test runs', the
+    benchmark's); their names."""
+    names = psql("SELECT datname FROM pg_database WHERE datname LIKE 'comptoir\\_%'").split()
+    for name in names:
+        drop_database(name)
+    return names
+
+
 def recreate_database(name: str, user: str = DEV_USER, password: str = DEV_PASSWORD) -> None:
     """An empty database, for tests that want a clean slate."""
     drop_database(name)
