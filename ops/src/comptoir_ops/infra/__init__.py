@@ -24,6 +24,7 @@ from .postgres import (
     database_url,
     drop_comptoir_databases,
     drop_database,
+    ensure_database_of,
     ensure_databases,
     recreate_database,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "down",
     "drop_comptoir_databases",
     "drop_database",
+    "ensure_database_of",
     "ensure_databases",
     "ensure_topics",
     "get",

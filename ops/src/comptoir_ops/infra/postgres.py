@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .base import (
     Component,
@@ -80,6 +81,14 @@ SELECT format('CREATE DATABASE %I OWNER %I', db, :'user')
 def drop_database(name: str) -> None:
     """Drop a database if it exists, disconnecting its sessions first."""
     psql("SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE)', :'db') \\gexec\n", {"db": name})
+
+
+def ensure_database_of(url: str) -> None:
+    """The database a test's URL names, created when it is missing, if it lives on this
+    machine's PostgreSQL (an URL elsewhere is the caller's to provide)."""
+    parts = urlsplit(url)
+    if parts.hostname in (HOST, "localhost") and (parts.port or PORT) == PORT:
+        ensure_databases([parts.path.lstrip("/")])
 
 
 def drop_comptoir_databases() -> list[str]:

@@ -31,6 +31,7 @@ from comptoir_common.db import SessionFactory, make_engine, make_session_factory
 from comptoir_common.events import Envelope, EventPayload
 from comptoir_common.migrations import alembic_config, upgrade_to_head
 from comptoir_common.service import Runtime
+from comptoir_ops import infra
 
 #: Modules that map tables named like catalog's (``territory``, ``provider``...).
 OTHER_SERVICES_TABLES = ("comptoir_payments.store", "comptoir_notifications.store")
@@ -65,6 +66,7 @@ def settings() -> CatalogSettings:
 
 def _migrate_from_scratch(url: str) -> None:
     """Down to nothing, then up to head: both directions of every migration run."""
+    infra.ensure_database_of(url)
     command.downgrade(alembic_config(MIGRATIONS, url), "base")
     upgrade_to_head(MIGRATIONS, url, "catalog")
 

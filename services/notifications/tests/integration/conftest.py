@@ -43,6 +43,7 @@ from comptoir_notifications.consumers import build_consumers
 from comptoir_notifications.sender import MailSender
 from comptoir_notifications.settings import NotificationsSettings
 from comptoir_notifications.store import OutgoingMail
+from comptoir_ops import infra
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 TEST_DATABASE_URL = os.environ.get(
@@ -75,6 +76,7 @@ def settings() -> NotificationsSettings:
 
 def _migrate_from_scratch(url: str) -> None:
     """Down to nothing, then up to head: both directions of every migration run."""
+    infra.ensure_database_of(url)
     command.downgrade(alembic_config(MIGRATIONS, url), "base")
     upgrade_to_head(MIGRATIONS, url, "notifications")
 

@@ -44,7 +44,7 @@ from comptoir_common.db import SessionFactory, make_engine, make_session_factory
 from comptoir_common.events import Envelope, EventPayload
 from comptoir_common.migrations import upgrade_to_head
 from comptoir_common.service import Runtime
-from comptoir_ops import stripe_sim
+from comptoir_ops import infra, stripe_sim
 from comptoir_payments.consumers import consumers
 from comptoir_payments.main import (
     STRIPE_MOCK_API_BASE,
@@ -67,6 +67,7 @@ def settings() -> PaymentsSettings:
 
 @pytest.fixture(scope="session")
 async def engine(settings: PaymentsSettings) -> AsyncIterator[AsyncEngine]:
+    await asyncio.to_thread(infra.ensure_database_of, settings.database_url)
     await asyncio.to_thread(upgrade_to_head, MIGRATIONS, settings.database_url, "payments")
     engine = make_engine(settings.database_url, pool_size=5)
     yield engine
