@@ -110,6 +110,10 @@ class SingleUse(Protocol):
         """Whether ``key`` is claimed now."""
         ...
 
+    async def count(self, key: str, window_seconds: int) -> int:
+        """One more use of ``key``: how many in the window that started with the first."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -123,6 +127,14 @@ class RedisSingleUse:
     async def seen(self, key: str) -> bool:
         return bool(await self.redis.exists(f"comptoir:web:{key}"))
 
+    async def count(self, key: str, window_seconds: int) -> int:
+        name = f"comptoir:web:{key}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.expire(name, window_seconds, nx=True)
+            used, _ = await pipe.execute()
+        return int(used)
+
     async def aclose(self) -> None:
         await self.redis.aclose()
 
@@ -132,6 +144,7 @@ class MemorySingleUse:
 
     def __init__(self) -> None:
         self.claimed: dict[str, float] = {}
+        self.counts: dict[str, tuple[int, float]] = {}
 
     async def claim(self, key: str, ttl_seconds: int) -> bool:
         now = time.monotonic()
@@ -142,6 +155,14 @@ class MemorySingleUse:
 
     async def seen(self, key: str) -> bool:
         return self.claimed.get(key, 0) > time.monotonic()
+
+    async def count(self, key: str, window_seconds: int) -> int:
+        now = time.monotonic()
+        used, until = self.counts.get(key, (0, 0.0))
+        if until <= now:
+            used, until = 0, now + window_seconds
+        self.counts[key] = (used + 1, until)
+        return used + 1
 
     async def aclose(self) -> None:
         pass

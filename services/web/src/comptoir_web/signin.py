@@ -36,6 +36,10 @@ log = logging.getLogger("comptoir.web.signin")
 router = APIRouter(include_in_schema=False)
 #: At most this many links for one address at once (one per provider sharing it).
 MAX_LINKS = 3
+#: Sign-in requests one client address may make in a window (an office behind one
+#: address signs several people in; a script trying addresses is stopped).
+ASKS_PER_CLIENT = 20
+ASK_WINDOW_SECONDS = 15 * 60
 
 i18n.extend(
     {
@@ -171,7 +175,13 @@ async def ask_for_link(
             territory=territory,
             error=i18n.translate(lang, "e_email"),
         )
-    identities = await _who_is(request, email, _territory(request, territory))
+    if await _asking_too_often(request):
+        # The same answer as ever, and nothing looked up or sent: a script trying
+        # addresses learns nothing and costs nothing.
+        log.warning("sign-in asked too often from one client")
+        identities = []
+    else:
+        identities = await _who_is(request, email, _territory(request, territory))
     sent = 0
     for identity in identities[:MAX_LINKS]:
         try:
@@ -193,6 +203,16 @@ async def ask_for_link(
             lang, "signin_sent_text", email=email, minutes=settings.sign_in_link_minutes
         ),
     )
+
+
+async def _asking_too_often(request: Request) -> bool:
+    """More than ``ASKS_PER_CLIENT`` sign-in requests from one client address within
+    ``ASK_WINDOW_SECONDS`` (notifications limits the mails per address on its side)."""
+    client = request.client.host if request.client else "unknown"
+    # Per deployment (its namespace), so isolated runs sharing one Redis count apart.
+    key = f"{settings_of(request).kafka_namespace}sign-in-asks:{client}"
+    used = await authority(request).single_use.count(key, ASK_WINDOW_SECONDS)
+    return used > ASKS_PER_CLIENT
 
 
 async def _who_is(request: Request, email: str, territory: uuid.UUID) -> list[Identity]:

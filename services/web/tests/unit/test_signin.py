@@ -316,3 +316,14 @@ def test_an_unknown_territory_is_nobody_and_costs_nothing(
         assert answer.status_code == 200
     assert services.mails == []
     assert len(authority._service_tokens) <= 16
+
+
+def test_a_client_asking_too_often_gets_the_same_answer_and_nothing_is_sent(
+    web: TestClient, services: SignInServices
+) -> None:
+    for _ in range(20):
+        assert ask(web, "nobody@example.test").status_code == 200
+    answer = ask(web, "kayak@example.test")
+    assert answer.status_code == 200
+    assert "a sign-in link is on its way" in html_text(answer.text)
+    assert services.mails == []
