@@ -125,6 +125,8 @@ class FakePlatform:
     Idempotency-Key, payments learns of a hold one poll late, booking confirms a paid
     reservation one poll late (events take a moment)."""
 
+    label = ""
+
     def __init__(self, deps: list[Departure], *, pays: bool = True) -> None:
         self.deps = {d.slot_id: d for d in deps}
         self.activity_ids = {a.title_en: str(uuid.uuid4()) for a in ACTIVITIES}
@@ -235,7 +237,7 @@ class FakePlatform:
 @pytest.fixture
 def state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "demo.json"
-    monkeypatch.setattr(demo, "demo_state_path", lambda: path)
+    monkeypatch.setattr(demo, "demo_state_path", lambda label="": path)
     monkeypatch.setattr(demo, "office_token", lambda **_: "office-token")
     monkeypatch.setattr(demo, "datetime", _FrozenDatetime)
     return path

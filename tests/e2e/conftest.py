@@ -165,6 +165,30 @@ def reservation_of(platform: Platform, reservation_id: str, token: str) -> dict[
     return body
 
 
+def wait_status(platform: Platform, hold: dict[str, Any], status: str) -> dict[str, Any]:
+    """The reservation once booking shows it in ``status`` (to its visitor)."""
+    return wait_for(
+        lambda: (
+            (r := reservation_of(platform, hold["id"], hold["visitor_token"]))["status"] == status
+            and r
+        ),
+        f"reservation {hold['id']} to be {status}",
+    )
+
+
+def pay_simulated(platform: Platform, t: Territory, hold: dict[str, Any]) -> dict[str, Any]:
+    """Pay a hold the way the storefront does in test mode (payments' simulated path), and
+    wait until booking confirms it."""
+    wait_payment(t, hold["id"])
+    paid = httpx.post(
+        platform.url("payments") + f"/v1/reservations/{hold['id']}/payment/simulate",
+        headers={"Authorization": f"Bearer {hold['visitor_token']}"},
+        timeout=15,
+    )
+    assert paid.status_code == 202, paid.text
+    return wait_status(platform, hold, "CONFIRMED")
+
+
 def make_offer(
     platform: Platform,
     t: Territory,

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer
 from comptoir_common.settings import DEV_STRIPE_WEBHOOK_SECRET
 from comptoir_ops import stripe_sim
 from comptoir_ops.platform import Platform
-from tests.e2e.conftest import Territory, wait_for
+from tests.e2e.conftest import Territory, slot_availability
 
 
 @dataclass(frozen=True)
@@ -188,30 +188,7 @@ def visitor_messages(t: Territory, reservation_id: str, event_type: str) -> list
     ]
 
 
-def reservation(platform: Platform, reservation_id: str, token: str) -> dict[str, Any]:
-    answer = httpx.get(
-        platform.url("booking") + f"/v1/reservations/{reservation_id}",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=15,
-    )
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
 def seats(platform: Platform, slot_id: str) -> tuple[int, int, int]:
     """(on hold, confirmed, remaining) of a slot, as booking counts them."""
-    answer = httpx.get(platform.url("booking") + f"/v1/slots/{slot_id}/availability", timeout=15)
-    assert answer.status_code == 200, answer.text
-    body = answer.json()
-    return body["on_hold"], body["confirmed"], body["remaining"]
-
-
-def wait_status(platform: Platform, hold: dict[str, Any], status: str) -> dict[str, Any]:
-    return wait_for(
-        lambda: (
-            (r := reservation(platform, hold["id"], hold["visitor_token"]))["status"] == status
-            and r
-        ),
-        f"reservation {hold['id']} to be {status}",
-    )
+    a = slot_availability(platform, slot_id)
+    return a["on_hold"], a["confirmed"], a["remaining"]

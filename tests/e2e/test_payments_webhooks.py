@@ -24,10 +24,12 @@ from tests.e2e.conftest import (
     Territory,
     mails_to,
     make_offer,
+    reservation_of,
     reserve,
     wait_consumed,
     wait_for,
     wait_payment,
+    wait_status,
 )
 from tests.e2e.payments_support import (
     booking_events,
@@ -36,12 +38,10 @@ from tests.e2e.payments_support import (
     never_goes_back,
     post_event,
     repeated_and_shuffled,
-    reservation,
     return_page,
     seats,
     topic_messages,
     visitor_messages,
-    wait_status,
 )
 
 pytestmark = pytest.mark.e2e
@@ -177,7 +177,7 @@ def test_a_payment_after_the_hold_expired_and_the_seats_are_gone_is_refunded(
 
     ended = wait_for(
         lambda: (
-            (r := reservation(platform, late["id"], late["visitor_token"]))["status_reason"]
+            (r := reservation_of(platform, late["id"], late["visitor_token"]))["status_reason"]
             == "NO_SEATS_AFTER_LATE_PAYMENT"
             and r
         ),
@@ -203,7 +203,7 @@ def test_a_payment_after_the_hold_expired_and_the_seats_are_gone_is_refunded(
     assert visitor_side["payment"]["visitor_payments"] == -late["total_cents"]
     assert visitor_side["refund"]["refunds"] == late["total_cents"]
     # The seats stay with the visitor who holds them now.
-    assert reservation(platform, other["id"], other["visitor_token"])["status"] == "ON_HOLD"
+    assert reservation_of(platform, other["id"], other["visitor_token"])["status"] == "ON_HOLD"
     assert seats(platform, offer.slot_id) == (2, 0, 0)
 
 

@@ -390,13 +390,13 @@ def _present_all(catalog: httpx.Client, state: dict[str, Any]) -> None:
                 _present(catalog, entry["id"], activity)
 
 
-def load_state() -> dict[str, Any] | None:
-    path = demo_state_path()
+def load_state(platform: Platform) -> dict[str, Any] | None:
+    path = demo_state_path(platform.label)
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def save_state(state: dict[str, Any]) -> None:
-    demo_state_path().write_text(json.dumps(state, indent=2))
+def save_state(platform: Platform, state: dict[str, Any]) -> None:
+    demo_state_path(platform.label).write_text(json.dumps(state, indent=2))
 
 
 def seed(platform: Platform, progress: Progress) -> dict[str, Any]:
@@ -415,7 +415,7 @@ def _seed_offer(platform: Platform, progress: Progress) -> dict[str, Any]:
     catalog = httpx.Client(base_url=platform.url("catalog"), headers=headers, timeout=30)
     payments = httpx.Client(base_url=platform.url("payments"), headers=headers, timeout=30)
     existing = catalog.get("/v1/providers")
-    state = load_state()
+    state = load_state(platform)
     if existing.status_code == 200 and existing.json()["total"] > 0 and state:
         _present_all(catalog, state)
         progress("demo data already present")
@@ -513,7 +513,7 @@ def _seed_offer(platform: Platform, progress: Progress) -> dict[str, Any]:
         state["providers"].append(entry)
         progress(f"provider {name}: {len(activities)} activities, Stripe account {account}")
     state["slots"] = slot_count
-    save_state(state)
+    save_state(platform, state)
     progress(f"{slot_count} slots over the next 30 days")
     return state
 
@@ -984,7 +984,7 @@ def seed_bookings(
                 "items": [asdict(b) for b in plan],
             }
             state["bookings"] = record
-            save_state(state)
+            save_state(platform, state)
             progress(
                 f"bookings: {len(plan)} planned over {len({b.slot_id for b in plan})} "
                 f"of {len(departures)} departures of the next {BOOKING_DAYS} days"
@@ -994,7 +994,7 @@ def seed_bookings(
         def save() -> None:
             assert record is not None
             record["items"] = [asdict(b) for b in items]
-            save_state(state)
+            save_state(platform, state)
 
         visitors = _Visitors(booking, payments, record["planned_at"], items, save, progress)
         visitors.catch_up()

@@ -192,5 +192,6 @@ class Platform:
             delete_topics(self.topics())
 
 
-def demo_state_path() -> Path:
-    return local_dir() / "demo.json"
+def demo_state_path(label: str = "") -> Path:
+    """What the demo seed made on the platform named ``label`` (its ids, its bookings)."""
+    return local_dir() / f"{label}demo.json"
