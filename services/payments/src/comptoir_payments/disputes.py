@@ -87,12 +87,11 @@ async def apply_dispute_event(session: AsyncSession, event: VerifiedStripeEvent)
     reported = str(obj.get("status") or "")
     if reported not in domain.DISPUTE_STATUSES:
         return f"ignored: unknown dispute status {reported[:40]!r}"
-    trace.get_current_span().set_attributes(
-        {
-            ATTR_RESERVATION_ID: str(payment.reservation_id),
-            ATTR_PROVIDER_ID: str(payment.provider_id),
-        }
-    )
+    attributes = {
+        ATTR_RESERVATION_ID: str(payment.reservation_id),
+        ATTR_PROVIDER_ID: str(payment.provider_id),
+    }
+    trace.get_current_span().set_attributes(attributes)
     charge = obj.get("charge")
     # Concurrent first deliveries of one dispute: one row, the other waits on its lock.
     inserted = await session.scalar(
@@ -130,10 +129,6 @@ async def apply_dispute_event(session: AsyncSession, event: VerifiedStripeEvent)
     else:
         previous = "new"
     await _book(session, dispute)
-    attributes = {
-        ATTR_RESERVATION_ID: str(payment.reservation_id),
-        ATTR_PROVIDER_ID: str(payment.provider_id),
-    }
     with continue_booking_trace(
         payment.trace_carrier, f"payments.{event.type}", attributes
     ) as carrier:

@@ -257,6 +257,42 @@ async def account_state(
     )
 
 
+async def payable_payment(
+    session: AsyncSession,
+    principal: Principal,
+    reservation_id: uuid.UUID,
+    *,
+    visitor_only: bool = False,
+) -> Payment:
+    """The reservation's payment, which the caller may pay now (inside its transaction).
+
+    404 for whoever may not see it (anyone but its visitor with ``visitor_only``); 409
+    while Stripe prepares its PaymentIntent (with ``Retry-After``) or once there is
+    nothing left to pay. Checkout and the simulated payment share these rules.
+    """
+    payment = await session.get(Payment, reservation_id)
+    if (
+        payment is None
+        or (visitor_only and principal.role != "visitor")
+        or not principal.sees_reservation(reservation_id, payment.provider_id, payment.territory_id)
+    ):
+        raise not_found("payment")
+    status = PaymentStatus(payment.status)
+    ready = payment.stripe_account_id is not None and payment.application_fee_cents is not None
+    if not domain.is_payable(status, payment.payment_intent_id) or not ready:
+        if status == PaymentStatus.PENDING:
+            raise Problem(
+                409,
+                "The payment is being prepared at Stripe; retry in a moment.",
+                kind="payment-not-ready",
+                headers={"Retry-After": "1"},
+            )
+        raise Problem(
+            409, f"The payment is {status.value}: nothing to pay.", kind="payment-not-payable"
+        )
+    return payment
+
+
 async def checkout_session(
     session: AsyncSession,
     gateway: StripeGateway,
@@ -276,28 +312,7 @@ async def checkout_session(
                 kind="return-page-not-allowed",
             )
     async with session.begin():
-        payment = await session.get(Payment, reservation_id)
-        if (
-            payment is None
-            or principal.role != "visitor"
-            or not principal.sees_reservation(
-                reservation_id, payment.provider_id, payment.territory_id
-            )
-        ):
-            raise not_found("payment")
-        status = PaymentStatus(payment.status)
-        ready = payment.stripe_account_id is not None and payment.application_fee_cents is not None
-        if not domain.is_payable(status, payment.payment_intent_id) or not ready:
-            if status == PaymentStatus.PENDING:
-                raise Problem(
-                    409,
-                    "The payment is being prepared at Stripe; retry in a moment.",
-                    kind="payment-not-ready",
-                    headers={"Retry-After": "1"},
-                )
-            raise Problem(
-                409, f"The payment is {status.value}: nothing to pay.", kind="payment-not-payable"
-            )
+        payment = await payable_payment(session, principal, reservation_id, visitor_only=True)
     assert payment.stripe_account_id is not None
     params = domain.checkout_session_params(
         reservation_id=payment.reservation_id,

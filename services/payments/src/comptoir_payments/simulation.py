@@ -22,9 +22,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from comptoir_common.auth import Principal
-from comptoir_common.problems import Problem, not_found
 from comptoir_payments import domain, service
-from comptoir_payments.domain import PaymentStatus
 from comptoir_payments.store import Payment
 from comptoir_payments.stripe_gateway import StripeGateway, verify_webhook
 
@@ -77,23 +75,7 @@ async def simulate_payment(
     """The visitor pays with Stripe's test card; Stripe's signed event is handled as a
     webhook would be. Answers the outcome of that handling."""
     async with session.begin():
-        payment = await session.get(Payment, reservation_id)
-        if payment is None or not principal.sees_reservation(
-            reservation_id, payment.provider_id, payment.territory_id
-        ):
-            raise not_found("payment")
-        status = PaymentStatus(payment.status)
-        if not domain.is_payable(status, payment.payment_intent_id):
-            if status == PaymentStatus.PENDING:
-                raise Problem(
-                    409,
-                    "The payment is being prepared at Stripe; retry in a moment.",
-                    kind="payment-not-ready",
-                    headers={"Retry-After": "1"},
-                )
-            raise Problem(
-                409, f"The payment is {status.value}: nothing to pay.", kind="payment-not-payable"
-            )
+        payment = await service.payable_payment(session, principal, reservation_id)
     assert payment.payment_intent_id is not None and payment.stripe_account_id is not None
     try:
         confirmed = await gateway.confirm_payment_intent(

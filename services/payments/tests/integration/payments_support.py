@@ -150,6 +150,40 @@ async def hold_awaiting_payment(
     return p, hold
 
 
+async def paid_hold(
+    world: World,
+    deliver: Deliver,
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    tokens: Tokens,
+    *,
+    fee_rate_bps: int = 250,
+    total_cents: int = 4200,
+) -> tuple[Provider, v1.HoldPlaced]:
+    """A hold the visitor paid (Stripe's payment_intent.succeeded applied)."""
+    p, hold = await hold_awaiting_payment(
+        world, deliver, runtime, fee_rate_bps=fee_rate_bps, total_cents=total_cents
+    )
+    answer = await payment_answer(client, tokens, p, hold)
+    paid = stripe_sim.payment_intent_object(answer, "succeeded")
+    sent = await post_stripe_event(client, "payment_intent.succeeded", paid, account=p.account_id)
+    assert sent.json()["outcome"] == "applied: payment REQUIRES_PAYMENT -> SUCCEEDED"
+    return p, hold
+
+
+async def payment_answer(
+    client: httpx.AsyncClient, tokens: Tokens, p: Provider, hold: v1.HoldPlaced
+) -> dict[str, Any]:
+    """``GET .../payment`` as the reservation's visitor sees it."""
+    answer = await client.get(
+        f"/v1/reservations/{hold.reservation_id}/payment",
+        headers=tokens.visitor(p.territory_id, hold.reservation_id),
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
 async def outbox(sessions: SessionFactory, topic: str) -> list[dict[str, Any]]:
     async with sessions() as session:
         rows = await session.scalars(
@@ -182,6 +216,21 @@ async def post_stripe_event(
             "Stripe-Signature": stripe_sim.sign(payload, secret),
         },
     )
+
+
+async def stripe_outcomes(
+    client: httpx.AsyncClient,
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    account: str | None,
+) -> list[str]:
+    """Stripe's deliveries, in this order, from ``account``: what the webhook did with each."""
+    outcomes = []
+    for event_type, obj in events:
+        sent = await post_stripe_event(client, event_type, obj, account=account)
+        assert sent.status_code == 200, sent.text
+        outcomes.append(str(sent.json()["outcome"]))
+    return outcomes
 
 
 def territory_event(

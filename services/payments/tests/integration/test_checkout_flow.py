@@ -13,9 +13,9 @@ from payments_support import (
     World,
     hold_awaiting_payment,
     outbox,
+    payment_answer,
     post_stripe_event,
 )
-from test_refunds_flow import payment_answer
 
 from comptoir_common.db import SessionFactory
 from comptoir_common.service import Runtime

@@ -14,9 +14,11 @@ from payments_support import (
     World,
     cancelled_event,
     outbox,
+    paid_hold,
+    payment_answer,
     post_stripe_event,
+    stripe_outcomes,
 )
-from test_refunds_flow import paid_hold, payment_answer
 
 from comptoir_common.db import SessionFactory
 from comptoir_common.service import Runtime
@@ -52,18 +54,15 @@ async def test_a_dispute_takes_the_amount_from_the_provider_once_and_a_win_gives
     opened = stripe_sim.dispute_object(payment, "dp_test1", "needs_response")
     review = stripe_sim.dispute_object(payment, "dp_test1", "under_review")
     won = stripe_sim.dispute_object(payment, "dp_test1", "won")
-    outcomes = []
-    for event_type, obj in [
+    deliveries = [
         ("charge.dispute.created", opened),
         ("charge.dispute.funds_withdrawn", opened),
         ("charge.dispute.updated", review),
         ("charge.dispute.closed", won),
         ("charge.dispute.funds_reinstated", won),
         ("charge.dispute.updated", review),  # late: a closed dispute never reopens
-    ]:
-        sent = await post_stripe_event(client, event_type, obj, account=p.account_id)
-        assert sent.status_code == 200, sent.text
-        outcomes.append(sent.json()["outcome"])
+    ]
+    outcomes = await stripe_outcomes(client, deliveries, account=p.account_id)
     assert outcomes == [
         "applied: dispute new -> needs_response",
         "no change: dispute is needs_response",
@@ -138,13 +137,16 @@ async def test_a_lost_dispute_seen_first_keeps_the_money_gone_and_is_reported(
     lost = stripe_sim.dispute_object(payment, "dp_lost1", "lost", amount_cents=2000)
     opened = stripe_sim.dispute_object(payment, "dp_lost1", "needs_response", amount_cents=2000)
     # Stripe's deliveries out of order: the closing event first, the opening one late.
-    for event_type, obj in [
+    deliveries = [
         ("charge.dispute.closed", lost),
         ("charge.dispute.created", opened),
         ("charge.dispute.closed", lost),
-    ]:
-        sent = await post_stripe_event(client, event_type, obj, account=p.account_id)
-        assert sent.status_code == 200, sent.text
+    ]
+    assert await stripe_outcomes(client, deliveries, account=p.account_id) == [
+        "applied: dispute new -> lost",
+        "no change: dispute is lost",
+        "no change: dispute is lost",
+    ]
     async with sessions() as session:
         assert await ledger.posting_of(session, "dispute:dp_lost1") is not None
         assert await ledger.posting_of(session, "dispute-won:dp_lost1") is None

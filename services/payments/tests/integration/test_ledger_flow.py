@@ -14,10 +14,12 @@ from payments_support import (
     World,
     cancelled_event,
     outbox,
+    paid_hold,
+    payment_answer,
     post_stripe_event,
+    stripe_outcomes,
 )
 from sqlalchemy import select
-from test_refunds_flow import paid_hold, payment_answer
 
 from comptoir_common.db import SessionFactory
 from comptoir_common.service import Runtime
@@ -190,17 +192,14 @@ async def test_a_paid_payout_that_fails_later_is_announced_and_reversed_once(
     arrival = int((datetime.now(UTC) + timedelta(days=2)).timestamp())
     paid = stripe_sim.payout_object("po_test123", 5000, "EUR", "paid", arrival)
     failed = stripe_sim.payout_object("po_test123", 5000, "EUR", "failed", arrival)
-    outcomes = []
-    for event_type, obj in [
+    deliveries = [
         ("payout.paid", paid),
         ("payout.paid", paid),
         ("payout.failed", failed),
         ("payout.failed", failed),
         ("payout.paid", paid),  # late: a failed payout never comes back
-    ]:
-        sent = await post_stripe_event(client, event_type, obj, account=p.account_id)
-        assert sent.status_code == 200, sent.text
-        outcomes.append(sent.json()["outcome"])
+    ]
+    outcomes = await stripe_outcomes(client, deliveries, account=p.account_id)
     assert outcomes == [
         "applied: payout new -> PAID",
         "no change: payout is PAID",

@@ -10,7 +10,6 @@ import httpx
 from payments_support import (
     WEBHOOK_SECRET,
     Deliver,
-    Provider,
     RecordingTransport,
     Tokens,
     World,
@@ -18,13 +17,15 @@ from payments_support import (
     hold_awaiting_payment,
     hold_event,
     outbox,
+    paid_hold,
+    payment_answer,
     payment_row,
     post_stripe_event,
 )
 from sqlalchemy import func, select, update
 
 from comptoir_common.db import SessionFactory
-from comptoir_common.events import Envelope, v1
+from comptoir_common.events import Envelope
 from comptoir_common.service import Runtime
 from comptoir_ops import stripe_sim
 from comptoir_payments import domain
@@ -38,39 +39,6 @@ CANCEL_CARRIER = {"traceparent": f"00-{CANCEL_TRACE}-b7ad6b7169203331-01"}
 
 def trace_of(envelope: dict[str, Any]) -> str:
     return str(envelope["traceparent"]).split("-")[1]
-
-
-async def paid_hold(
-    world: World,
-    deliver: Deliver,
-    runtime: Runtime,
-    client: httpx.AsyncClient,
-    tokens: Tokens,
-    *,
-    fee_rate_bps: int = 250,
-    total_cents: int = 4200,
-) -> tuple[Provider, v1.HoldPlaced]:
-    """A hold the visitor paid (Stripe's payment_intent.succeeded applied)."""
-    p, hold = await hold_awaiting_payment(
-        world, deliver, runtime, fee_rate_bps=fee_rate_bps, total_cents=total_cents
-    )
-    answer = await payment_answer(client, tokens, p, hold)
-    paid = stripe_sim.payment_intent_object(answer, "succeeded")
-    sent = await post_stripe_event(client, "payment_intent.succeeded", paid, account=p.account_id)
-    assert sent.json()["outcome"] == "applied: payment REQUIRES_PAYMENT -> SUCCEEDED"
-    return p, hold
-
-
-async def payment_answer(
-    client: httpx.AsyncClient, tokens: Tokens, p: Provider, hold: v1.HoldPlaced
-) -> dict[str, Any]:
-    answer = await client.get(
-        f"/v1/reservations/{hold.reservation_id}/payment",
-        headers=tokens.visitor(p.territory_id, hold.reservation_id),
-    )
-    assert answer.status_code == 200, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 async def refund_rows(sessions: SessionFactory, reservation_id: uuid.UUID) -> list[Refund]:
