@@ -4,11 +4,9 @@ reach booking as a new version of ``catalog.activity-updated.v1``."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
-from catalog_support import Office, bearer, outbox
-from test_provider_payment_readiness import ACTIVITY_TOPIC
+from catalog_support import ACTIVITY_TOPIC, Office, bearer, outbox, provider_with_activity
 
 from comptoir_common.db import SessionFactory
 
@@ -16,35 +14,6 @@ KAYAK_PHOTO = {
     "url": "/static/demo/lake-kayak.svg",
     "alt": {"fr": "Un kayak sur le lac au couchant", "en": "A kayak on the lake at sunset"},
 }
-
-
-async def provider_with_activity(
-    client: httpx.AsyncClient, office: Office, name: str = "Kayak du Verdon", **extra: Any
-) -> tuple[str, dict[str, Any]]:
-    provider = await client.post(
-        "/v1/providers",
-        json={"name": name, "email": f"{uuid.uuid4().hex[:8]}@verdon.example"},
-        headers=office.headers,
-    )
-    assert provider.status_code == 201, provider.text
-    activity = await client.post(
-        "/v1/activities",
-        json={
-            "provider_id": provider.json()["id"],
-            "title": {"fr": "Descente des gorges", "en": "Down the gorges"},
-            "description": {"fr": "Trois heures.", "en": "Three hours."},
-            "category": "nautical",
-            "commune": "Castellane",
-            "currency": "EUR",
-            "units": [{"id": "adult", "price_cents": 4500}, {"id": "child", "price_cents": 3000}],
-            "min_units": 1,
-            "max_units": 6,
-        }
-        | extra,
-        headers=office.headers,
-    )
-    assert activity.status_code == 201, activity.text
-    return provider.json()["id"], activity.json()
 
 
 async def test_a_provider_changes_prices_policy_and_photos_and_booking_is_told(

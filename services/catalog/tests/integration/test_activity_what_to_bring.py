@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from catalog_support import Deliver, Office, outbox
-from test_provider_payment_readiness import ACTIVITY_TOPIC, account_event
+from catalog_support import ACTIVITY_TOPIC, Deliver, Office, account_event, outbox
 
 from comptoir_common.db import SessionFactory
 

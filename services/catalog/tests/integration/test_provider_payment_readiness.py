@@ -3,55 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
-from catalog_support import Deliver, Office, outbox
+from catalog_support import (
+    ACTIVITY_TOPIC,
+    Deliver,
+    Office,
+    account_event,
+    outbox,
+    provider_with_activity,
+)
 
 from comptoir_common.db import SessionFactory
-from comptoir_common.events import v1
-
-ACTIVITY_TOPIC = "catalog.activity-updated.v1"
-
-
-def account_event(
-    provider_id: str, territory_id: uuid.UUID, **state: Any
-) -> v1.ProviderAccountUpdated:
-    values: dict[str, Any] = {
-        "charges_enabled": True,
-        "payouts_enabled": True,
-        "details_submitted": True,
-    } | state
-    return v1.ProviderAccountUpdated(
-        provider_id=uuid.UUID(provider_id),
-        territory_id=territory_id,
-        account_id="acct_1Verdon",
-        **values,
-    )
 
 
 async def provider_and_activity(client: httpx.AsyncClient, office: Office) -> tuple[str, str]:
-    provider = await client.post(
-        "/v1/providers",
-        json={"name": "Kayak du Verdon", "email": "kayak@verdon.example"},
-        headers=office.headers,
-    )
-    assert provider.status_code == 201, provider.text
-    activity = await client.post(
-        "/v1/activities",
-        json={
-            "provider_id": provider.json()["id"],
-            "title": {"fr": "Descente des gorges", "en": "Down the gorges"},
-            "description": {"fr": "Trois heures.", "en": "Three hours."},
-            "category": "nautical",
-            "commune": "Castellane",
-            "currency": "EUR",
-            "units": [{"id": "adult", "price_cents": 4500}],
-        },
-        headers=office.headers,
-    )
-    assert activity.status_code == 201, activity.text
-    return provider.json()["id"], activity.json()["id"]
+    provider_id, activity = await provider_with_activity(client, office)
+    return provider_id, activity["id"]
 
 
 async def test_an_activity_is_bookable_only_while_its_provider_can_take_payments(

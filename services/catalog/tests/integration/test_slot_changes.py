@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from catalog_support import Deliver, Office, bearer, outbox
+from catalog_support import Deliver, Office, bearer, outbox, provider_with_activity
 from sqlalchemy import update
-from test_activity_edits import provider_with_activity
 
 from comptoir_catalog.store import Slot
 from comptoir_common.db import SessionFactory

@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 
 from opentelemetry import trace
 from redis.asyncio import Redis
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -724,15 +724,18 @@ async def _visible_provider(
     return provider
 
 
-async def _default_timezone(session: AsyncSession, provider_id: uuid.UUID) -> str:
-    """The time zone of the provider's activities (the first one catalog told us of)."""
+async def _activities_timezone(session: AsyncSession, *, of: ColumnElement[bool]) -> str:
+    """The time zone of the activities matching ``of`` (the first one catalog told us
+    of), or the default one when none is known yet."""
     known = await session.scalar(
-        select(col(Activity.timezone))
-        .where(col(Activity.provider_id) == provider_id)
-        .order_by(col(Activity.updated_at))
-        .limit(1)
+        select(col(Activity.timezone)).where(of).order_by(col(Activity.updated_at)).limit(1)
     )
     return known or mails.DEFAULT_TIMEZONE
+
+
+async def _default_timezone(session: AsyncSession, provider_id: uuid.UUID) -> str:
+    """The time zone of the provider's activities."""
+    return await _activities_timezone(session, of=col(Activity.provider_id) == provider_id)
 
 
 def _preferences_public(
@@ -1000,17 +1003,6 @@ async def count_sign_in_mail(
         )
 
 
-async def _territory_timezone(session: AsyncSession, territory_id: uuid.UUID) -> str:
-    """The territory's time zone as its activities tell it (Europe/Paris if none known)."""
-    known = await session.scalar(
-        select(col(Activity.timezone))
-        .where(col(Activity.territory_id) == territory_id)
-        .order_by(col(Activity.updated_at))
-        .limit(1)
-    )
-    return known or mails.DEFAULT_TIMEZONE
-
-
 async def record_sign_in_link(
     session: AsyncSession, principal: Principal, body: SignInLinkIn
 ) -> SignInLinkAccepted:
@@ -1020,7 +1012,10 @@ async def record_sign_in_link(
     status only: the link opens an account), never for providers. It is not sent after
     ``expires_at``, and the sender wipes its bodies once it is done with it.
     """
-    timezone = await _territory_timezone(session, principal.territory_id)
+    # the territory's time zone, as its activities tell it
+    timezone = await _activities_timezone(
+        session, of=col(Activity.territory_id) == principal.territory_id
+    )
     rendered = mails.sign_in_link(
         name=body.name,
         audience=body.audience,

@@ -30,6 +30,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from redis.asyncio import Redis
 from sqlalchemy import select, text
 
 from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenVerifier
@@ -103,9 +104,10 @@ def consumers(settings: NotificationsSettings, sessions: SessionFactory) -> Cons
     return consumers
 
 
-@pytest.fixture
-async def client(settings, sessions) -> AsyncIterator[httpx.AsyncClient]:
-    # The wiring create_service_app does, without the broker the lifespan would start.
+async def api_client(
+    settings: NotificationsSettings, sessions: SessionFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The wiring create_service_app does, without the broker the lifespan would start."""
     app = FastAPI()
     app.state.token_verifier = TokenVerifier(
         {
@@ -113,12 +115,29 @@ async def client(settings, sessions) -> AsyncIterator[httpx.AsyncClient]:
             VISITOR_ISSUER: settings.auth_visitor_public_key,
         }
     )
-    app.state.runtime = SimpleNamespace(sessions=sessions)
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    app.state.runtime = SimpleNamespace(sessions=sessions, redis=redis, settings=settings)
     install_problem_handlers(app)
     app.include_router(router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+    await redis.aclose()
+
+
+@pytest.fixture
+async def client(
+    settings: NotificationsSettings, sessions: SessionFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in api_client(settings, sessions):
+        yield client
+
+
+@pytest.fixture
+def client_with() -> Any:
+    """``async for client in client_with(settings, sessions)``: the API under other
+    settings than the session's."""
+    return api_client
 
 
 @pytest.fixture

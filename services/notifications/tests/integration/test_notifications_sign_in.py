@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import html
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
-from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy import update
 
-from comptoir_common.auth import OFFICE_ISSUER, VISITOR_ISSUER, TokenIssuer, TokenVerifier
-from comptoir_common.problems import install_problem_handlers
+from comptoir_common.auth import OFFICE_ISSUER, TokenIssuer
 from comptoir_common.settings import dev_key_path
-from comptoir_notifications.api import router
 from comptoir_notifications.sender import FORGOTTEN_BODY
-from comptoir_notifications.settings import NotificationsSettings
 from comptoir_notifications.store import OutgoingMail
 
 office = TokenIssuer(dev_key_path("office.pem"), OFFICE_ISSUER)
@@ -31,33 +23,6 @@ STOREFRONT = "http://storefront.test"
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def make_client(
-    settings: NotificationsSettings, sessions: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    app.state.token_verifier = TokenVerifier(
-        {
-            OFFICE_ISSUER: settings.auth_office_public_key,
-            VISITOR_ISSUER: settings.auth_visitor_public_key,
-        }
-    )
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    app.state.runtime = SimpleNamespace(sessions=sessions, redis=redis, settings=settings)
-    install_problem_handlers(app)
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
-    await redis.aclose()
-
-
-@pytest.fixture
-async def client(settings, sessions) -> AsyncIterator[httpx.AsyncClient]:
-    assert settings.storefront_url == STOREFRONT
-    async for client in make_client(settings, sessions):
-        yield client
 
 
 class Person:
@@ -270,9 +235,9 @@ async def test_mail_not_sent_after_its_link_expired(client, sender, sessions, ro
     assert person.mailbox.messages() == []
 
 
-async def test_without_a_storefront_it_is_503(settings, sessions, person) -> None:
+async def test_without_a_storefront_it_is_503(settings, sessions, client_with, person) -> None:
     unconfigured = settings.model_copy(update={"storefront_url": None})
-    async for client in make_client(unconfigured, sessions):
+    async for client in client_with(unconfigured, sessions):
         answer = await client.post("/v1/sign-in-links", json=person.body(), headers=person.admin())
     assert answer.status_code == 503
     assert answer.json()["type"].endswith("/storefront-not-configured")

@@ -9,28 +9,22 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from redis.asyncio import Redis
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from comptoir_common.auth import (
     OFFICE_ISSUER,
-    VISITOR_ISSUER,
     Principal,
     TokenIssuer,
-    TokenVerifier,
 )
 from comptoir_common.events import v1
-from comptoir_common.problems import Problem, install_problem_handlers
+from comptoir_common.problems import Problem
 from comptoir_common.settings import dev_key_path
 from comptoir_notifications import webhooks
-from comptoir_notifications.api import router
 from comptoir_notifications.schemas import WebhookEndpointIn
 from comptoir_notifications.settings import NotificationsSettings
 from comptoir_notifications.store import WebhookDelivery
@@ -103,22 +97,9 @@ def wsettings(settings: NotificationsSettings) -> NotificationsSettings:
 
 
 @pytest.fixture
-async def client(wsettings, sessions) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    app.state.token_verifier = TokenVerifier(
-        {
-            OFFICE_ISSUER: wsettings.auth_office_public_key,
-            VISITOR_ISSUER: wsettings.auth_visitor_public_key,
-        }
-    )
-    redis = Redis.from_url(wsettings.redis_url, decode_responses=True)
-    app.state.runtime = SimpleNamespace(sessions=sessions, redis=redis, settings=wsettings)
-    install_problem_handlers(app)
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+async def client(wsettings, sessions, client_with) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in client_with(wsettings, sessions):
         yield client
-    await redis.aclose()
 
 
 @pytest.fixture
