@@ -51,6 +51,21 @@ def local_date(moment: datetime, tz: str = DEFAULT_TZ) -> date:
     return _local(moment, tz).date()
 
 
+#: The days a typed date may name: wider than any real period, narrow enough that the
+#: days and midnights computed from it (a period's end, its bounds in UTC) stay dates.
+TYPED_DAYS = (date(1900, 1, 1), date(9000, 12, 31))
+
+
+def typed_date(raw: str) -> date:
+    """A date typed in a form or a query (``YYYY-MM-DD``). ``ValueError`` when it is no
+    date, or one so far off (year 1, year 9999) that a page would fall off the calendar
+    computing with it: every page answers such a date as it answers a malformed one."""
+    day = date.fromisoformat(raw.strip())
+    if not TYPED_DAYS[0] <= day <= TYPED_DAYS[1]:
+        raise ValueError(f"date out of range: {raw}")
+    return day
+
+
 def _lang(lang: str) -> Lang:
     return "en" if lang == "en" else "fr"
 

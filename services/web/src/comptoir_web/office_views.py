@@ -84,8 +84,8 @@ def parse_period(query: Mapping[str, str], today: date) -> tuple[Period, str | N
     if not raw_from and not raw_to:
         return default_period(today), None
     try:
-        first = date.fromisoformat(raw_from) if raw_from else None
-        last = date.fromisoformat(raw_to) if raw_to else None
+        first = i18n.typed_date(raw_from) if raw_from else None
+        last = i18n.typed_date(raw_to) if raw_to else None
     except ValueError:
         return default_period(today), "office_e_date"
     span = timedelta(weeks=WEEKS_BACK + WEEKS_AHEAD)

@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -354,7 +354,7 @@ async def _activity_page(
     today = i18n.local_date(now, tz)
     first = today
     try:
-        wanted = date.fromisoformat(request.query_params.get("from", ""))
+        wanted = i18n.typed_date(request.query_params.get("from", ""))
         first = max(today, wanted)
     except ValueError:
         pass
@@ -816,31 +816,35 @@ async def join_waitlist(
 
 @router.get("/{lang}/waitlist/{entry_id}")
 async def waitlist_page(request: Request, lang: LangDep, entry_id: uuid.UUID) -> Response:
-    token = _token(request, WAITLIST_COOKIE, entry_id)
-    if token is None:
-        return _missing_token(request, lang)
-    try:
-        entry = await backends_of(request).waitlist_entry(entry_id, token)
-    except ApiError as error:
-        if error.status in (401, 403, 404):
-            return _missing_token(request, lang)
-        return error_page(request, error)
-    return render(request, lang, "waitlist.html", entry=entry, error="")
+    return await _visitor_waitlist(request, lang, entry_id, leave=False)
 
 
 @router.post("/{lang}/waitlist/{entry_id}/leave")
 async def leave_waitlist(request: Request, lang: LangDep, entry_id: uuid.UUID) -> Response:
+    return await _visitor_waitlist(request, lang, entry_id, leave=True)
+
+
+async def _visitor_waitlist(
+    request: Request, lang: Lang, entry_id: uuid.UUID, *, leave: bool
+) -> Response:
+    """The waitlist entry's page, read (or, with ``leave``, left) with the visitor's token,
+    as :func:`_visitor_reservation` does for a reservation: no token, or one that does not
+    open this entry, is the no-access page; a refused leave shows the entry and why."""
     token = _token(request, WAITLIST_COOKIE, entry_id)
     if token is None:
         return _missing_token(request, lang)
+    backends = backends_of(request)
     try:
-        entry = await backends_of(request).leave_waitlist(entry_id, token)
+        if leave:
+            entry = await backends.leave_waitlist(entry_id, token)
+        else:
+            entry = await backends.waitlist_entry(entry_id, token)
     except ApiError as error:
         if error.status in (401, 403, 404):
             return _missing_token(request, lang)
-        if error.status == 503:
+        if not leave or error.status == 503:
             return error_page(request, error)
-        entry = await backends_of(request).waitlist_entry(entry_id, token)
+        entry = await backends.waitlist_entry(entry_id, token)
         return render(
             request, lang, "waitlist.html", 409, entry=entry, error=error_message(lang, error)
         )

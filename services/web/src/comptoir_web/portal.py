@@ -404,8 +404,8 @@ async def cancel_departure(
 
 def _export_period(raw_from: str, raw_to: str, today: date) -> tuple[date, date]:
     """The export's local days, both included: by default the next 30 days."""
-    first = date.fromisoformat(raw_from) if raw_from else today
-    last = date.fromisoformat(raw_to) if raw_to else first + timedelta(days=29)
+    first = i18n.typed_date(raw_from) if raw_from else today
+    last = i18n.typed_date(raw_to) if raw_to else first + timedelta(days=29)
     if last < first or (last - first).days >= EXPORT_MAX_DAYS:
         raise ValueError("bad period")
     return first, last

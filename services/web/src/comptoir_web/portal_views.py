@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import comptoir_web.portal_words  # noqa: F401 - the export's column names
 from comptoir_web import i18n
 from comptoir_web.csvfile import Cell, amount, csv_bytes
-from comptoir_web.i18n import DEFAULT_TZ, local_date
+from comptoir_web.i18n import DEFAULT_TZ, local_date, typed_date
 from comptoir_web.views import parse_time
 
 Json = dict[str, Any]
@@ -105,7 +105,7 @@ def parse_local(day: str, clock: str, tz: str = DEFAULT_TZ) -> datetime:
     A time that happens twice (the autumn change) is its first occurrence; one that never
     happens raises :class:`NoSuchLocalTime`; a malformed one ``ValueError``."""
     zone = ZoneInfo(tz or DEFAULT_TZ)
-    naive = datetime.combine(date.fromisoformat(day.strip()), time.fromisoformat(clock.strip()))
+    naive = datetime.combine(typed_date(day), time.fromisoformat(clock.strip()))
     local = naive.replace(tzinfo=zone, fold=0)
     moment = local.astimezone(UTC)
     if moment.astimezone(zone).replace(tzinfo=None) != naive:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 
-from comptoir_web.i18n import DEFAULT_TZ, local_date
+from comptoir_web.i18n import DEFAULT_TZ, local_date, typed_date
 
 Json = dict[str, Any]
 
@@ -32,7 +32,7 @@ class Filters:
         """From the search form's query string; what cannot be read is left out."""
         day = None
         try:
-            day = date.fromisoformat(query.get("date", "").strip()) if query.get("date") else None
+            day = typed_date(query["date"]) if query.get("date") else None
         except ValueError:
             day = None
         if day is not None and day < today:

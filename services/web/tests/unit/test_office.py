@@ -150,6 +150,16 @@ def test_a_wrong_period_is_explained_and_the_default_shown(office: TestClient) -
     assert _section(page.text, "fig-fill-rate") == "30%"
 
 
+@pytest.mark.parametrize("period", ["from=9999-12-31", "to=0001-01-01", "from=0001-01-01"])
+def test_a_date_off_the_calendar_is_explained_like_an_unreadable_one(
+    office: TestClient, period: str
+) -> None:
+    page = office.get(f"/en/office/?{period}")
+    assert page.status_code == 422
+    assert "This date cannot be read" in html_text(page.text)
+    assert _section(page.text, "fig-fill-rate") == "30%"  # the default period instead
+
+
 def test_the_quick_choices_of_period() -> None:
     from datetime import date
 

@@ -540,6 +540,20 @@ def test_local_times_across_clock_changes() -> None:
     with pytest.raises(ValueError):
         parse_local("2026-03-29", "02:30")  # the spring change skips it
     assert parse_local("2026-10-25", "02:30").isoformat() == "2026-10-25T00:30:00+00:00"
+    with pytest.raises(ValueError):
+        parse_local("0001-01-01", "00:30", "Indian/Reunion")  # before the first UTC instant
+
+
+@pytest.mark.parametrize(
+    "period", ["from=9999-12-31", "from=0001-01-01&to=0001-01-02", "from=2026-07-01&to=9999-12-31"]
+)
+def test_an_export_period_off_the_calendar_is_explained_not_a_crash(
+    client: TestClient, period: str
+) -> None:
+    sign_in(client, provider_identity(PROVIDER_A))
+    answer = client.get(f"/en/portal/bookings.csv?{period}")
+    assert answer.status_code == 422
+    assert "Choose a valid period" in html_text(answer.text)
 
 
 def test_a_service_down_is_a_page_not_a_trace(client: TestClient, fake: PortalFakes) -> None:

@@ -34,6 +34,23 @@ def offer(fake: FakeServices) -> dict[str, dict]:
     return {"kayak": kayak, "walk": walk, "pottery": pottery}
 
 
+def hold(client: TestClient, activity: dict, slot_id: str, adults: int = 1) -> str:
+    """Holds ``adults`` adult seats of the departure, as a visitor fills the form in: the
+    path of the reservation's page, where the visitor is sent."""
+    answer = client.post(
+        f"/en/activities/{activity['id']}/hold",
+        data={
+            "slot_id": slot_id,
+            "qty_adult": str(adults),
+            "qty_child": "0",
+            "name": "Jeanne Martin",
+            "email": "jeanne@example.org",
+        },
+    )
+    assert answer.status_code == 303
+    return str(answer.headers["location"])
+
+
 def titles(page: str) -> set[str]:
     return set(re.findall(r'<h3><a href="[^"]+">([^<]+)</a></h3>', page))
 
@@ -50,6 +67,17 @@ def test_search_filters_by_category_price_commune_and_seats(
     assert titles(client.get("/en/?price=20").text) == {"Sunset kayak tour", "Twilight hike"}
     # the pottery's only departure is sold out
     assert titles(client.get("/en/?available=1").text) == {"Sunset kayak tour", "Twilight hike"}
+
+
+def test_a_date_off_the_calendar_is_ignored_like_an_unreadable_one(
+    client: TestClient, offer: dict[str, dict]
+) -> None:
+    search = client.get("/en/?date=9999-12-31")
+    assert search.status_code == 200
+    assert titles(search.text) == {"Sunset kayak tour", "Twilight hike", "Pottery wheel taster"}
+    calendar = client.get(f"/en/activities/{offer['kayak']['id']}?from=9999-12-31")
+    assert calendar.status_code == 200
+    assert "Sunset kayak tour" in html_text(calendar.text)
 
 
 def test_search_by_date_keeps_activities_departing_that_day(
@@ -97,16 +125,7 @@ def test_what_to_bring_shows_on_the_activity_page_and_the_confirmation_when_give
     walk = html_text(client.get(f"/en/activities/{offer['walk']['id']}").text)
     assert "What to bring" not in walk  # nothing said: no empty section
 
-    answer = client.post(
-        f"/en/activities/{kayak['id']}/hold",
-        data={
-            "slot_id": fake.slot_ids(kayak)[0],
-            "qty_adult": "1",
-            "name": "Jo",
-            "email": "jo@example.org",
-        },
-    )
-    page_url = answer.headers["location"]
+    page_url = hold(client, kayak, fake.slot_ids(kayak)[0])
     assert "What to bring" not in html_text(client.get(page_url).text)  # on hold
     fake.confirm(page_url.rsplit("/", 1)[1])
     confirmed = html_text(client.get(page_url).text)
@@ -117,25 +136,13 @@ def test_hold_pay_ticket_then_cancel_with_refund(
     client: TestClient, fake: FakeServices, offer: dict[str, dict]
 ) -> None:
     slot_id = fake.slot_ids(offer["kayak"])[0]
-    answer = client.post(
-        f"/en/activities/{offer['kayak']['id']}/hold",
-        data={
-            "slot_id": slot_id,
-            "qty_adult": "2",
-            "qty_child": "0",
-            "name": "Jeanne Martin",
-            "email": "jeanne@example.org",
-            "key": "k" * 20,
-        },
-    )
-    assert answer.status_code == 303
-    page_url = answer.headers["location"]
+    page_url = hold(client, offer["kayak"], slot_id, adults=2)
     assert fake.availability(slot_id)["remaining"] == 10
 
-    hold = client.get(page_url)
-    text = html_text(hold.text)
+    held = client.get(page_url)
+    text = html_text(held.text)
     assert "Your seats are held" in text
-    assert re.search(r'id="countdown"[^>]*>1[45]:\d\d<', hold.text)
+    assert re.search(r'id="countdown"[^>]*>1[45]:\d\d<', held.text)
     assert "€70.00" in text
     assert "Simulated payment (test mode)" in text
 
@@ -164,11 +171,7 @@ def test_cancelling_late_shows_no_refund(
         "Early canoe", "nautical", "Chorges", [("adult", 4500)], [(timedelta(hours=10), 10, 0)]
     )
     slot_id = fake.slot_ids(soon)[0]
-    answer = client.post(
-        f"/en/activities/{soon['id']}/hold",
-        data={"slot_id": slot_id, "qty_adult": "1", "name": "Jo", "email": "jo@example.org"},
-    )
-    rid = answer.headers["location"].rsplit("/", 1)[1]
+    rid = hold(client, soon, slot_id).rsplit("/", 1)[1]
     fake.confirm(rid)
     preview = html_text(client.get(f"/en/reservations/{rid}/cancel").text)
     assert "If you cancel now, you will not be refunded." in preview
@@ -228,11 +231,7 @@ def test_a_reservation_needs_its_token(
     client: TestClient, fake: FakeServices, offer: dict[str, dict]
 ) -> None:
     slot_id = fake.slot_ids(offer["walk"])[0]
-    hold = client.post(
-        f"/en/activities/{offer['walk']['id']}/hold",
-        data={"slot_id": slot_id, "qty_adult": "1", "name": "Jo", "email": "jo@example.org"},
-    )
-    rid = hold.headers["location"].rsplit("/", 1)[1]
+    rid = hold(client, offer["walk"], slot_id).rsplit("/", 1)[1]
     client.cookies.clear()
     closed = client.get(f"/en/reservations/{rid}")
     assert closed.status_code == 404
@@ -277,18 +276,7 @@ def test_a_service_lost_while_showing_a_refusal_is_a_clear_message(
     client: TestClient, fake: FakeServices, offer: dict[str, dict], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slot_id = fake.slot_ids(offer["kayak"])[0]
-    answer = client.post(
-        f"/en/activities/{offer['kayak']['id']}/hold",
-        data={
-            "slot_id": slot_id,
-            "qty_adult": "1",
-            "qty_child": "0",
-            "name": "Jeanne Martin",
-            "email": "jeanne@example.org",
-            "key": "h" * 20,
-        },
-    )
-    page_url = answer.headers["location"]
+    page_url = hold(client, offer["kayak"], slot_id)
     booking = fake._booking
 
     def refuse_then_go_down(request, parts):  # type: ignore[no-untyped-def]
