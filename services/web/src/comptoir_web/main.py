@@ -103,6 +103,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.backends = Backends(settings, transport)
+        # The signing keys are read when the process starts serving, not on import.
+        app.state.authority = Authority(settings, single_use or RedisSingleUse(settings.redis_url))
         log.info("service started", extra={"port": settings.port})
         try:
             yield
@@ -113,13 +115,15 @@ def create_app(
 
     app = FastAPI(
         title="Comptoir storefront",
-        description="The visitors' web pages: search, book, pay, tickets, my reservation.",
+        description=(
+            "The web front end: the visitors' storefront and booking widget, the providers' "
+            "portal and the tourism office's console."
+        ),
         version="1.0.0",
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
-    app.state.authority = Authority(settings, single_use or RedisSingleUse(settings.redis_url))
 
     # The booking widget's frame (``/{lang}/embed/``), and only it, may be shown by the
     # sites of COMPTOIR_WIDGET_ORIGINS.
