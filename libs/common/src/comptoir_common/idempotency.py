@@ -48,8 +48,11 @@ async def run_idempotent(
     key: str | None,
     body: Any,
     execute: Callable[[], Awaitable[Outcome]],
+    namespace: str = "",
 ) -> Response:
-    """Run ``execute`` at most once per (scope, key); answer its outcome as JSON."""
+    """Run ``execute`` at most once per (scope, key); answer its outcome as JSON.
+    ``namespace`` (the deployment's, as for Kafka topics) keeps deployments sharing one
+    Redis apart: a key replayed elsewhere would answer ids that do not exist there."""
     if key is None:
         status, payload = await execute()
         if isinstance(payload, BaseModel):
@@ -62,7 +65,7 @@ async def run_idempotent(
         return JSONResponse(jsonable_encoder(payload), status_code=status)
     _validate_key(key)
     digest = fingerprint(body)
-    stored_key = f"idem:{scope}:{key}"
+    stored_key = f"{namespace}idem:{scope}:{key}"
     lock_key = f"{stored_key}:lock"
 
     async def replay_if_stored() -> JSONResponse | None:

@@ -200,4 +200,10 @@ async def test_one_idempotency_key_never_runs_twice_at_once() -> None:
         await run_idempotent(redis, scope="it", key=key, body={"seats": 3}, execute=execute)
     assert caught.value.status == 422
     assert runs == 1
+    # Another deployment sharing this Redis (its own namespace) runs the request itself.
+    elsewhere = await run_idempotent(
+        redis, scope="it", key=key, body=body, execute=execute, namespace="other-run."
+    )
+    assert elsewhere.status_code == 201 and json.loads(elsewhere.body) == {"run": 2}
+    assert runs == 2
     await redis.aclose()

@@ -72,7 +72,12 @@ async def _once(
     execute: Callable[[], Awaitable[tuple[int, BaseModel]]],
 ) -> Response:
     return await run_idempotent(
-        runtime.redis, scope=f"booking:{scope}", key=key, body=body, execute=execute
+        runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
+        scope=f"booking:{scope}",
+        key=key,
+        body=body,
+        execute=execute,
     )
 
 

@@ -120,7 +120,9 @@ async def client(
     # would start (no Idempotency-Key is sent, so Redis is never asked).
     app = FastAPI()
     app.state.token_verifier = tokens.verifier
-    app.state.runtime = SimpleNamespace(sessions=reports_sessions, redis=None)
+    app.state.runtime = SimpleNamespace(
+        sessions=reports_sessions, redis=None, settings=SimpleNamespace(kafka_namespace="")
+    )
     install_problem_handlers(app)
     app.include_router(router)
     transport = httpx.ASGITransport(app=app)

@@ -75,6 +75,7 @@ async def create_provider(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"catalog:providers:{principal.subject}",
         key=idempotency_key,
         body=body,
@@ -123,6 +124,7 @@ async def create_activity(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"catalog:activities:{principal.subject}",
         key=idempotency_key,
         body=body,
@@ -186,6 +188,7 @@ async def edit_activity(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"catalog:activity-edits:{principal.subject}:{activity_id}",
         key=idempotency_key,
         # the fields sent, not their defaults: {} and {"meeting_point": null} differ
@@ -217,6 +220,7 @@ async def create_slot(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"catalog:slots:{principal.subject}:{activity_id}",
         key=idempotency_key,
         body=body,
@@ -266,6 +270,7 @@ async def change_slot(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"catalog:slot-edits:{principal.subject}:{slot_id}",
         key=idempotency_key,
         body=body.model_dump(exclude_unset=True),

@@ -149,7 +149,12 @@ async def send_sign_in_link(
         return 202, accepted
 
     return await run_idempotent(
-        runtime.redis, scope=scope, key=idempotency_key, body=body, execute=execute
+        runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
+        scope=scope,
+        key=idempotency_key,
+        body=body,
+        execute=execute,
     )
 
 
@@ -184,6 +189,7 @@ async def create_webhook_endpoint(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"notifications:webhook-endpoints:{principal.subject}",
         key=idempotency_key,
         body=body,
@@ -244,6 +250,7 @@ async def rotate_webhook_secret(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"notifications:webhook-rotate:{principal.subject}:{endpoint_id}",
         key=idempotency_key,
         body={},
@@ -287,6 +294,7 @@ async def replay_webhook_delivery(
 
     return await run_idempotent(
         runtime.redis,
+        namespace=runtime.settings.kafka_namespace,
         scope=f"notifications:webhook-replay:{principal.subject}:{delivery_id}",
         key=idempotency_key,
         body={},
